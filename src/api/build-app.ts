@@ -1,0 +1,63 @@
+// buildApp returns a fastify app that is not listening: tests use inject(), main.ts listens.
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { connectorDefinitionJsonSchema } from '../definition/json-schema.js'
+import type { Services } from '../services/services.js'
+import { errorsPlugin } from './plugins/errors.js'
+import { contentTypePlugin } from './plugins/content-type.js'
+import { requirePartner } from './plugins/auth.js'
+import { connectorRoutes } from './routes/connectors.js'
+import { adminPartnerRoutes, selfPartnerRoutes } from './routes/partners.js'
+import { releaseRoutes } from './routes/releases.js'
+import { validatorCompiler } from './validation.js'
+import { redactPaths } from '../shared/logging.js'
+
+export interface AppOptions {
+  services: Services
+  bodyLimitBytes?: number
+  logger?: boolean | object
+}
+
+export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, logger = false }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: bodyLimitBytes,
+    logger: logger === true ? { redact: redactPaths } : logger,
+    ajv: { customOptions: { removeAdditional: false } },
+    // Our ids are opaque; keep routing strict and fast.
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+
+  await app.register(errorsPlugin)
+  await app.register(contentTypePlugin)
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Plexus API', version: '1', description: 'Custom connectors, releases, accounts, templates and cycles. Authenticate with `Authorization: Bearer <API key>`.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  app.get('/healthz', { schema: { hide: true } }, async () => {
+    await services.store.ping()
+    return { status: 'ok' }
+  })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+
+  await app.register(adminPartnerRoutes, { prefix: '/v1/partners', partners: services.partners })
+  await app.register(selfPartnerRoutes, { prefix: '/v1/partner', partners: services.partners })
+  await app.register(
+    async (v1) => {
+      requirePartner(v1, services.partners)
+      v1.get('/schemas/connector-definition.json', { schema: { tags: ['schemas'], summary: 'The JSON Schema of connector definitions' } }, async () => connectorDefinitionJsonSchema)
+      await v1.register(connectorRoutes, { prefix: '/connectors', connectors: services.connectors })
+      await v1.register(releaseRoutes, { prefix: '/connectors/:cid/releases', releases: services.releases })
+    },
+    { prefix: '/v1' },
+  )
+  return app
+}

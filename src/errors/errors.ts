@@ -1,0 +1,48 @@
+// One catalogue of coded errors. The API renders every one as {error: {code, message, details?}};
+// docs/errors.md lists every code (a test checks it).
+export interface ErrorDetail {
+  path?: string
+  message: string
+  [k: string]: unknown
+}
+
+export class PlexusError extends Error {
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message)
+    this.name = 'PlexusError'
+  }
+}
+
+/** Every code with its status and what it means: the single source for docs/errors.md. */
+export const ERROR_CODES = {
+  BAD_REQUEST: [400, 'The request is malformed or a value is invalid; `details` names each field.'],
+  INVALID_JSON: [400, 'The body is not valid JSON.'],
+  INVALID_DEFINITION: [400, 'A draft definition or settings are not well-formed; `details` lists every problem.'],
+  INVALID_ICON: [400, 'The icon is not a 400x400 PNG, or is corrupt.'],
+  UNAUTHORIZED: [401, 'Missing, unknown or revoked API key or admin token.'],
+  PLAN_LIMIT: [403, "The partner's price plan does not allow this."],
+  NOT_FOUND: [404, 'No such object for this partner (also for objects of other partners).'],
+  DRAFT_EXISTS: [409, 'The connector already has a draft release.'],
+  RELEASE_NOT_DRAFT: [409, 'Only a draft release can be edited, deleted or pushed.'],
+  BREAKING_MINOR: [409, 'A minor push whose diff is breaking; `details` lists the breaking changes. Use `force: true` or push major.'],
+  CONNECTOR_IN_USE: [409, 'The connector is used by a template or cycle step.'],
+  READ_ONLY: [403, 'Built-in library connectors cannot be changed by any partner.'],
+  CONFLICT: [409, 'The request conflicts with the current state.'],
+  NO_LIVE_RELEASE: [409, 'The connector has no live release.'],
+  PAYLOAD_TOO_LARGE: [413, 'The body is larger than the limit.'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'The Content-Type is not accepted by this route.'],
+  VALIDATION_FAILED: [422, 'The release cannot be pushed; `details` lists every {path, message}.'],
+  INTERNAL: [500, 'An unexpected error; it has been logged.'],
+} as const satisfies Record<string, readonly [number, string]>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export const fail = (code: ErrorCode, message: string, details?: unknown) =>
+  new PlexusError(code, ERROR_CODES[code][0], message, details)
+
+export const notFound = (what: string, id: string) => fail('NOT_FOUND', `${what} ${id} not found`)

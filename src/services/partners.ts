@@ -1,0 +1,86 @@
+// Partners and their API keys. Keys are random (32 bytes) and stored only as a SHA-256 hash:
+// a fast hash is right for high-entropy keys (no dictionary to attack), and it keeps auth cheap.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { fail, notFound } from '../errors/errors.js'
+import type { Clock } from '../shared/clock.js'
+import { newId } from '../shared/ids.js'
+import type { Partner } from '../store/repositories/partners.js'
+import type { Store } from '../store/store.js'
+
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex')
+
+export interface Principal {
+  partnerId: string
+  keyId: string
+}
+
+export interface PlanInput {
+  allowCustomConnectors?: boolean
+  maxCustomConnectors?: number | null
+}
+
+export class PartnerService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly adminToken: string,
+  ) {}
+
+  isAdminToken(token: string): boolean {
+    const a = Buffer.from(hashKey(token))
+    const b = Buffer.from(hashKey(this.adminToken))
+    return timingSafeEqual(a, b)
+  }
+
+  async create(input: { name: string; plan?: PlanInput; enableBetaConnectors?: boolean }): Promise<{ partner: Partner; apiKey: string; keyId: string }> {
+    const partner: Partner = {
+      id: newId('ptr'),
+      name: input.name,
+      plan: { allowCustomConnectors: input.plan?.allowCustomConnectors ?? true, maxCustomConnectors: input.plan?.maxCustomConnectors ?? null },
+      enableBetaConnectors: input.enableBetaConnectors ?? false,
+      createdAt: this.clock.now().toISOString(),
+    }
+    await this.store.partners.insert(partner)
+    const { apiKey, keyId } = await this.createKey(partner.id)
+    return { partner, apiKey, keyId }
+  }
+
+  async createKey(partnerId: string): Promise<{ apiKey: string; keyId: string }> {
+    const apiKey = 'plx_' + randomBytes(32).toString('base64url')
+    const keyId = newId('key')
+    await this.store.apiKeys.insert({ id: keyId, partnerId, hash: hashKey(apiKey), prefix: apiKey.slice(0, 10), createdAt: this.clock.now().toISOString(), revokedAt: null })
+    return { apiKey, keyId }
+  }
+
+  async authenticate(apiKey: string): Promise<Principal | undefined> {
+    if (!apiKey.startsWith('plx_')) return undefined
+    const found = await this.store.apiKeys.findActiveByHash(hashKey(apiKey))
+    return found && { partnerId: found.partnerId, keyId: found.keyId }
+  }
+
+  async get(partnerId: string): Promise<Partner> {
+    const p = await this.store.partners.get(partnerId)
+    if (!p) throw notFound('partner', partnerId)
+    return p
+  }
+
+  list(): Promise<Partner[]> {
+    return this.store.partners.list()
+  }
+
+  async update(partnerId: string, patch: { name?: string; enableBetaConnectors?: boolean; plan?: PlanInput }): Promise<Partner> {
+    await this.get(partnerId)
+    await this.store.partners.update(partnerId, patch)
+    return this.get(partnerId)
+  }
+
+  listKeys(partnerId: string) {
+    return this.store.apiKeys.list(partnerId)
+  }
+
+  async revokeKey(partnerId: string, keyId: string, currentKeyId?: string): Promise<void> {
+    if (keyId === currentKeyId) throw fail('CONFLICT', 'a key cannot revoke itself; use another key')
+    const ok = await this.store.apiKeys.revoke(partnerId, keyId, this.clock.now().toISOString())
+    if (!ok) throw notFound('api key', keyId)
+  }
+}

@@ -1,0 +1,47 @@
+// Kysely on SQLite (default, WAL, foreign keys on) or PostgreSQL, selected by PLEXUS_DATABASE_URL.
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import type { DB } from './tables.js'
+
+export type Dialect = 'sqlite' | 'postgres'
+
+export interface Database {
+  readonly db: Kysely<DB>
+  readonly dialect: Dialect
+  close(): Promise<void>
+}
+
+// Counts come back as strings from pg; bigint columns as strings too. Parse int8 as number
+// (our counts never pass 2^53).
+pg.types.setTypeParser(20, (v) => Number(v))
+
+export interface OpenOptions {
+  /** PostgreSQL only: run everything in this schema (tests use one schema per run). */
+  schema?: string
+  poolSize?: number
+}
+
+export function openDatabase(url: string, opts: OpenOptions = {}): Database {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: opts.poolSize ?? 10,
+      ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+    })
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+    return { db, dialect: 'postgres', close: () => db.destroy() }
+  }
+  if (!url.startsWith('sqlite:')) throw new Error(`PLEXUS_DATABASE_URL must start with sqlite: or postgres://; got ${url}`)
+  const file = url.slice('sqlite:'.length)
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const sqlite = new SQLite(file)
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('busy_timeout = 5000')
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) })
+  return { db, dialect: 'sqlite', close: () => db.destroy() }
+}

@@ -1,0 +1,111 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { ConnectorDefinition, ReleaseSettings } from '../../definition/schema.js'
+import type { ReleaseState, Version } from '../../domain/lifecycle.js'
+import type { DB, ReleasesTable } from '../tables.js'
+
+export interface Release {
+  id: string
+  connectorId: string
+  partnerId: string | null
+  state: ReleaseState
+  version: Version | null
+  settings: ReleaseSettings
+  definition: ConnectorDefinition
+  hasIcon: boolean
+  createdAt: string
+  updatedAt: string
+  pushedAt: string | null
+  deprecatedAt: string | null
+}
+
+export type ReleaseSummary = Omit<Release, 'definition'>
+
+type Db = Kysely<DB> | Transaction<DB>
+
+const summaryColumns = [
+  'id', 'connector_id', 'partner_id', 'state', 'version_major', 'version_minor', 'settings', 'has_icon',
+  'created_at', 'updated_at', 'pushed_at', 'deprecated_at',
+] as const
+
+const toSummary = (r: Omit<ReleasesTable, 'definition'>): ReleaseSummary => ({
+  id: r.id,
+  connectorId: r.connector_id,
+  partnerId: r.partner_id,
+  state: r.state,
+  version: r.version_major === null ? null : { major: r.version_major, minor: r.version_minor ?? 0 },
+  settings: JSON.parse(r.settings),
+  hasIcon: r.has_icon === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  pushedAt: r.pushed_at,
+  deprecatedAt: r.deprecated_at,
+})
+
+const toRelease = (r: ReleasesTable): Release => ({ ...toSummary(r), definition: JSON.parse(r.definition) })
+
+export class ReleasesRepo {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async insert(r: Release, db: Db = this.db): Promise<void> {
+    await db
+      .insertInto('releases')
+      .values({
+        id: r.id,
+        connector_id: r.connectorId,
+        partner_id: r.partnerId,
+        state: r.state,
+        version_major: r.version?.major ?? null,
+        version_minor: r.version?.minor ?? null,
+        settings: JSON.stringify(r.settings),
+        definition: JSON.stringify(r.definition),
+        has_icon: r.hasIcon ? 1 : 0,
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+        pushed_at: r.pushedAt,
+        deprecated_at: r.deprecatedAt,
+      })
+      .execute()
+  }
+
+  async get(connectorId: string, id: string, db: Db = this.db): Promise<Release | undefined> {
+    const r = await db.selectFrom('releases').selectAll().where('connector_id', '=', connectorId).where('id', '=', id).executeTakeFirst()
+    return r && toRelease(r)
+  }
+
+  async getByState(connectorId: string, state: ReleaseState, db: Db = this.db): Promise<Release | undefined> {
+    const r = await db.selectFrom('releases').selectAll().where('connector_id', '=', connectorId).where('state', '=', state).executeTakeFirst()
+    return r && toRelease(r)
+  }
+
+  async list(connectorId: string): Promise<ReleaseSummary[]> {
+    const rows = await this.db.selectFrom('releases').select(summaryColumns).where('connector_id', '=', connectorId).orderBy('id').execute()
+    return rows.map(toSummary)
+  }
+
+  async updateDraft(id: string, patch: { settings?: ReleaseSettings; definition?: ConnectorDefinition; hasIcon?: boolean; updatedAt: string }): Promise<void> {
+    const values: Partial<ReleasesTable> = { updated_at: patch.updatedAt }
+    if (patch.settings) values.settings = JSON.stringify(patch.settings)
+    if (patch.definition) values.definition = JSON.stringify(patch.definition)
+    if (patch.hasIcon !== undefined) values.has_icon = patch.hasIcon ? 1 : 0
+    await this.db.updateTable('releases').set(values).where('id', '=', id).where('state', '=', 'draft').execute()
+  }
+
+  async deleteDraft(id: string): Promise<number> {
+    const r = await this.db.deleteFrom('releases').where('id', '=', id).where('state', '=', 'draft').executeTakeFirst()
+    return Number(r.numDeletedRows)
+  }
+
+  /** Moves live → deprecated and draft → live in the caller's transaction. */
+  async promote(tx: Db, args: { draftId: string; previousLiveId: string | null; version: Version; at: string }): Promise<number> {
+    if (args.previousLiveId) {
+      await tx.updateTable('releases').set({ state: 'deprecated', deprecated_at: args.at, updated_at: args.at }).where('id', '=', args.previousLiveId).where('state', '=', 'live').execute()
+    }
+    const r = await tx
+      .updateTable('releases')
+      .set({ state: 'live', version_major: args.version.major, version_minor: args.version.minor, pushed_at: args.at, updated_at: args.at })
+      .where('id', '=', args.draftId)
+      .where('state', '=', 'draft')
+      .executeTakeFirst()
+    return Number(r.numUpdatedRows)
+  }
+}

@@ -1,0 +1,51 @@
+// A real Plexus app (real database, real services) for route tests through inject().
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/api/build-app.js'
+import { createServices, type Services } from '../../src/services/services.js'
+import { createTestDatabase, type TestDatabase } from './databases.js'
+
+export const ADMIN_TOKEN = 'test-admin-token'
+
+export interface TestApp {
+  app: FastifyInstance
+  services: Services
+  db: TestDatabase
+  close(): Promise<void>
+  /** inject with JSON and a bearer token */
+  call(method: string, url: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string>; payload?: string | Buffer }): Promise<LightMyRequestResponse>
+  newPartner(name?: string, extra?: object): Promise<{ id: string; apiKey: string; keyId: string }>
+}
+
+export async function startTestApp(dialect: 'sqlite' | 'postgres', opts: { bodyLimitBytes?: number } = {}): Promise<TestApp> {
+  const db = await createTestDatabase(dialect)
+  const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN }, { db: { schema: db.schema, poolSize: 4 } })
+  const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes })
+  await app.ready()
+  const call: TestApp['call'] = (method, url, o = {}) => {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) }
+    if (o.key) headers.authorization = `Bearer ${o.key}`
+    let payload: string | Buffer | undefined = o.payload
+    if (o.body !== undefined) {
+      payload = JSON.stringify(o.body)
+      headers['content-type'] ??= 'application/json'
+    }
+    return app.inject({ method: method as 'GET', url, headers, payload })
+  }
+  return {
+    app,
+    services,
+    db,
+    call,
+    async newPartner(name = 'Acme', extra = {}) {
+      const res = await call('POST', '/v1/partners', { key: ADMIN_TOKEN, body: { name, ...extra } })
+      if (res.statusCode !== 201) throw new Error(`partner create failed: ${res.statusCode} ${res.body}`)
+      const b = res.json()
+      return { id: b.id, apiKey: b.apiKey, keyId: b.keyId }
+    },
+    async close() {
+      await app.close()
+      await services.close()
+      await db.cleanup()
+    },
+  }
+}
