@@ -6,7 +6,7 @@ import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
-const base = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true } as const
+const base = { allErrors: true, strict: false, removeAdditional: false, useDefaults: true, verbose: true } as const
 const bodyAjv = addFormats(new Ajv({ ...base, coerceTypes: false }))
 const textAjv = addFormats(new Ajv({ ...base, coerceTypes: 'array' }))
 

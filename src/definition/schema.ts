@@ -53,7 +53,7 @@ export const Parameter = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1000 })),
     target: literals(PARAMETER_TARGETS, 'Where the value goes: an HTTP header, a query-string parameter, a `{{merge field}}` in the path/base URL, a body path, a value read from the response (paging cursors), or a script parameter.'),
     targetName: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: 'Header name, query name, body path or response path; defaults to `name`. For responseField, `header:Link` reads the `rel="next"` URL of a Link header.' })),
-    value: Type.Optional(Template('The value template. Paging variables: PAGE_NUMBER, PAGE_OFFSET, PAGE_SIZE, PAGE_NEXT_URL, PAGE_TOKEN, PAGE_TOKEN_<SUFFIX>.', ['{{PAGE_NUMBER}}', 'Bearer {{ApiKey}}'])),
+    value: Type.Optional(Template('The value template. Variables: connector parameters, auth variables (ApiKey, Username, Password, AccessToken, authFields keys), built-ins (LastSuccessfulRunDate [format=…], Webhook_Url, Webhook_Id, AccountId, ExternalAccountId, CycleId, TransactionId), paging variables (PAGE_NUMBER, PAGE_OFFSET, PAGE_SIZE, PAGE_NEXT_URL, PAGE_TOKEN, PAGE_TOKEN_<SUFFIX>); in a method, also its parameters and request fields.', ['{{PAGE_NUMBER}}', 'Bearer {{ApiKey}}'])),
     default: Type.Optional(Type.String({ description: 'Used when no value is given.' })),
     scope: Type.Optional(literals(PARAMETER_SCOPES, '`account`: asked when the connector is installed; `partner`: set once by the partner; `fixed`: always `value`; `step` (default for method parameters): set on each step.')),
     optional: Type.Optional(Type.Boolean()),
@@ -129,7 +129,7 @@ export const Method = Type.Object(
       Type.Object(
         {
           method: literals(HTTP_METHODS, 'HTTP verb'),
-          path: Template('Path appended to the base URL, with `{{merge fields}}`; may be an absolute URL.', ['/contacts/{{ContactId}}']),
+          path: Template('Path appended to the base URL, with `{{merge fields}}`; may be an absolute URL. Variables: connector and method parameters, request fields, auth, paging and built-in variables.', ['/contacts/{{ContactId}}']),
           idempotent: Type.Optional(Type.Boolean({ description: 'Lets 5xx/network failures of a POST/PATCH be retried.' })),
           headers: Type.Optional(Type.Record(Type.String(), Type.String())),
         },
@@ -182,7 +182,7 @@ export const Authentication = Type.Union(
         in: literals(['header', 'query'] as const, 'Where the key goes.'),
         header: Type.Optional(Type.String({ minLength: 1, description: 'Header name when `in: header`.' })),
         query: Type.Optional(Type.String({ minLength: 1, description: 'Query name when `in: query`.' })),
-        value: Type.Optional(Template('Value template; default `{{ApiKey}}`.', ['Bearer {{ApiKey}}'])),
+        value: Type.Optional(Template('Value template; default `{{ApiKey}}`. Variables: connector parameters, auth and built-in variables.', ['Bearer {{ApiKey}}'])),
       },
       strict,
     ),
@@ -269,7 +269,7 @@ export const WebhookRouting = Type.Object(
 export const ConnectorDefinition = Type.Object(
   {
     definitionVersion: Type.Optional(Type.Literal(1)),
-    baseUrl: Type.Optional(Template('Base URL of the API, with `{{merge fields}}`.', ['https://{{Subdomain}}.example.com/api/v2'])),
+    baseUrl: Type.Optional(Template('Base URL of the API, with `{{merge fields}}`. Variables: connector parameters, auth and built-in variables.', ['https://{{Subdomain}}.example.com/api/v2'])),
     authentications: Type.Optional(Type.Array(Authentication)),
     parameters: Type.Optional(Type.Array(Parameter)),
     lookups: Type.Optional(Type.Array(Lookup)),

@@ -33,5 +33,6 @@ export async function loadLibrary(store: Store, at: string): Promise<void> {
       })
       .onConflict((oc) => oc.column('id').doUpdateSet({ settings: JSON.stringify(release.settings), definition: JSON.stringify(release.definition) }))
       .execute()
+    store.releaseLists?.invalidate(connector.id)
   }
 }

@@ -19,7 +19,17 @@ export interface PlanInput {
   maxCustomConnectors?: number | null
 }
 
+/**
+ * Authenticated keys are remembered for a few seconds: authentication is on every request and the
+ * key lookup is its largest cost. A revoke clears the entry at once in this process; other
+ * processes (PostgreSQL scale-out) stop accepting the key within AUTH_CACHE_TTL_MS.
+ */
+export const AUTH_CACHE_TTL_MS = 5000
+const AUTH_CACHE_MAX = 10_000
+
 export class PartnerService {
+  readonly #authCache = new Map<string, { principal: Principal; until: number }>()
+
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
@@ -54,8 +64,19 @@ export class PartnerService {
 
   async authenticate(apiKey: string): Promise<Principal | undefined> {
     if (!apiKey.startsWith('plx_')) return undefined
-    const found = await this.store.apiKeys.findActiveByHash(hashKey(apiKey))
-    return found && { partnerId: found.partnerId, keyId: found.keyId }
+    const hash = hashKey(apiKey)
+    const now = Date.now()
+    const cached = this.#authCache.get(hash)
+    if (cached && cached.until > now) return cached.principal
+    const found = await this.store.apiKeys.findActiveByHash(hash)
+    if (!found) {
+      this.#authCache.delete(hash)
+      return undefined
+    }
+    const principal = { partnerId: found.partnerId, keyId: found.keyId }
+    if (this.#authCache.size >= AUTH_CACHE_MAX) this.#authCache.clear()
+    this.#authCache.set(hash, { principal, until: now + AUTH_CACHE_TTL_MS })
+    return principal
   }
 
   async get(partnerId: string): Promise<Partner> {
@@ -82,5 +103,6 @@ export class PartnerService {
     if (keyId === currentKeyId) throw fail('CONFLICT', 'a key cannot revoke itself; use another key')
     const ok = await this.store.apiKeys.revoke(partnerId, keyId, this.clock.now().toISOString())
     if (!ok) throw notFound('api key', keyId)
+    for (const [hash, entry] of this.#authCache) if (entry.principal.keyId === keyId) this.#authCache.delete(hash)
   }
 }

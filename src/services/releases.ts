@@ -39,8 +39,9 @@ export class ReleaseService {
   ) {}
 
   async list(partnerId: string, connectorId: string) {
-    await this.connectors.get(partnerId, connectorId)
-    return this.store.releases.list(connectorId)
+    const releases = await this.store.releases.listVisible(partnerId, connectorId)
+    if (!releases) throw notFound('connector', connectorId)
+    return releases
   }
 
   async get(partnerId: string, connectorId: string, releaseId: string): Promise<Release> {
@@ -112,7 +113,7 @@ export class ReleaseService {
     const definition = (input.definition ?? r.definition) as ConnectorDefinition
     this.assertWellFormed(settings, definition)
     const at = this.clock.now().toISOString()
-    await this.store.releases.updateDraft(r.id, { settings: { status: 'Unknown', ...settings }, definition, updatedAt: at })
+    await this.store.releases.updateDraft(connectorId, r.id, { settings: { status: 'Unknown', ...settings }, definition, updatedAt: at })
     await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: r.id, event: 'draft_edited', version: null, actor: actor.keyId, at, details: { changed: Object.keys(input) } })
     return this.load(connectorId, r.id)
   }
@@ -122,7 +123,7 @@ export class ReleaseService {
     const r = await this.load(connectorId, releaseId)
     assertDraft(r, 'deleted')
     const at = this.clock.now().toISOString()
-    await this.store.releases.deleteDraft(r.id)
+    await this.store.releases.deleteDraft(connectorId, r.id)
     await this.store.icons.delete(r.id)
     await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: r.id, event: 'draft_deleted', version: null, actor: actor.keyId, at, details: null })
   }
@@ -135,7 +136,7 @@ export class ReleaseService {
     if (!check.ok) throw fail('INVALID_ICON', check.message)
     const at = this.clock.now().toISOString()
     await this.store.icons.put(r.id, data, at)
-    await this.store.releases.updateDraft(r.id, { hasIcon: true, updatedAt: at })
+    await this.store.releases.updateDraft(connectorId, r.id, { hasIcon: true, updatedAt: at })
   }
 
   async getIcon(partnerId: string, connectorId: string, releaseId: string): Promise<Buffer> {
@@ -187,7 +188,7 @@ export class ReleaseService {
     const at = this.clock.now().toISOString()
     const event = !live || input.kind === 'major' ? 'pushed_major' : 'pushed_minor'
     await this.store.db.transaction().execute(async (tx) => {
-      const moved = await this.store.releases.promote(tx, { draftId: draft.id, previousLiveId: live?.id ?? null, version, at })
+      const moved = await this.store.releases.promote(tx, { connectorId, draftId: draft.id, previousLiveId: live?.id ?? null, version, at })
       if (moved !== 1) throw fail('RELEASE_NOT_DRAFT', `release ${draft.id} was pushed concurrently`)
       await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: draft.id, event, version: formatVersion(version), actor: actor.keyId, at, details: { kind: input.kind, forced: !!input.force } }, tx)
       if (live) {

@@ -11,6 +11,8 @@ export type Dialect = 'sqlite' | 'postgres'
 export interface Database {
   readonly db: Kysely<DB>
   readonly dialect: Dialect
+  /** Only this process writes to the database (SQLite): in-process read caches are safe. */
+  readonly singleProcess: boolean
   close(): Promise<void>
 }
 
@@ -32,7 +34,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): Database {
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     })
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
-    return { db, dialect: 'postgres', close: () => db.destroy() }
+    return { db, dialect: 'postgres', singleProcess: false, close: () => db.destroy() }
   }
   if (!url.startsWith('sqlite:')) throw new Error(`PLEXUS_DATABASE_URL must start with sqlite: or postgres://; got ${url}`)
   const file = url.slice('sqlite:'.length)
@@ -42,6 +44,30 @@ export function openDatabase(url: string, opts: OpenOptions = {}): Database {
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+  return { db, dialect: 'sqlite', singleProcess: true, close: () => db.destroy() }
+}
+
+/**
+ * Kysely prepares every query anew; preparing costs more than running a point query on SQLite.
+ * Reuse prepared statements by SQL text (bounded). Safe: Kysely runs one query at a time on its
+ * single SQLite connection.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>()
+  const prepare = sqlite.prepare.bind(sqlite)
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') return Reflect.get(target, prop, receiver)
+      return (source: string) => {
+        let stmt = cache.get(source)
+        if (!stmt) {
+          stmt = prepare(source)
+          if (cache.size >= max) cache.delete(cache.keys().next().value as string)
+          cache.set(source, stmt)
+        }
+        return stmt
+      }
+    },
+  })
 }

@@ -2,6 +2,7 @@
 import { sql } from 'kysely'
 import type { Database } from './database.js'
 import { migrateToLatest } from './migrations/index.js'
+import { ReleaseListCache } from './read-cache.js'
 import { ConnectorsRepo } from './repositories/connectors.js'
 import { HistoryRepo } from './repositories/history.js'
 import { IconsRepo } from './repositories/icons.js'
@@ -15,13 +16,16 @@ export class Store {
   readonly releases: ReleasesRepo
   readonly icons: IconsRepo
   readonly history: HistoryRepo
+  readonly releaseLists?: ReleaseListCache
 
   constructor(readonly database: Database) {
     const db = database.db
+    // Capability, not a scattered dialect check: read caches are safe only with a single owner.
+    this.releaseLists = database.singleProcess ? new ReleaseListCache() : undefined
     this.partners = new PartnersRepo(db)
     this.apiKeys = new ApiKeysRepo(db)
-    this.connectors = new ConnectorsRepo(db)
-    this.releases = new ReleasesRepo(db)
+    this.connectors = new ConnectorsRepo(db, this.releaseLists)
+    this.releases = new ReleasesRepo(db, this.releaseLists)
     this.icons = new IconsRepo(db)
     this.history = new HistoryRepo(db)
   }

@@ -56,6 +56,7 @@ for (const dialect of dialects()) {
     test("another partner's connector is a 404 for every verb", async () => {
       const other = await t.newPartner('Other')
       const c = (await t.call('POST', '/v1/connectors', { key: other.apiKey, body: { name: 'Secret' } })).json()
+      assert.equal((await t.call('GET', `/v1/connectors/${c.id}/releases`, { key: other.apiKey })).statusCode, 200, 'the owner lists (and warms any read cache)')
       const attempts: Array<[string, string, unknown?]> = [
         ['GET', `/v1/connectors/${c.id}`],
         ['PATCH', `/v1/connectors/${c.id}`, { name: 'Mine' }],

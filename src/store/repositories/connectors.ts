@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type { ReleaseListCache } from '../read-cache.js'
 import type { ConnectorsTable, DB } from '../tables.js'
 
 export interface Connector {
@@ -26,7 +27,10 @@ const toConnector = (r: ConnectorsTable): Connector => ({
 })
 
 export class ConnectorsRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly releaseLists?: ReleaseListCache,
+  ) {}
 
   async insert(c: Omit<Connector, 'builtIn'>): Promise<void> {
     await this.db
@@ -80,6 +84,7 @@ export class ConnectorsRepo {
   }
 
   async delete(partnerId: string, id: string): Promise<void> {
+    this.releaseLists?.invalidate(id)
     await this.db.deleteFrom('connectors').where('id', '=', id).where('partner_id', '=', partnerId).execute()
   }
 

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { ConnectorDefinition, ReleaseSettings } from '../../definition/schema.js'
 import type { ReleaseState, Version } from '../../domain/lifecycle.js'
+import type { ReleaseListCache } from '../read-cache.js'
 import type { DB, ReleasesTable } from '../tables.js'
 
 export interface Release {
@@ -44,9 +45,13 @@ const toSummary = (r: Omit<ReleasesTable, 'definition'>): ReleaseSummary => ({
 const toRelease = (r: ReleasesTable): Release => ({ ...toSummary(r), definition: JSON.parse(r.definition) })
 
 export class ReleasesRepo {
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly cache?: ReleaseListCache,
+  ) {}
 
   async insert(r: Release, db: Db = this.db): Promise<void> {
+    this.cache?.invalidate(r.connectorId)
     await db
       .insertInto('releases')
       .values({
@@ -77,26 +82,50 @@ export class ReleasesRepo {
     return r && toRelease(r)
   }
 
+  /**
+   * The releases of a connector the partner can see, in one query (the hot read path): undefined
+   * when the connector is not visible to the partner, [] when it has no release.
+   */
+  async listVisible(partnerId: string, connectorId: string): Promise<readonly ReleaseSummary[] | undefined> {
+    const cached = this.cache?.get(connectorId)
+    if (cached) return cached.ownerPartnerId === null || cached.ownerPartnerId === partnerId ? cached.releases : undefined
+    const rows = await this.db
+      .selectFrom('connectors as c')
+      .leftJoin('releases as r', 'r.connector_id', 'c.id')
+      .select(['c.partner_id as owner_partner_id', ...summaryColumns.map((col) => `r.${col}` as const)])
+      .where('c.id', '=', connectorId)
+      .orderBy('r.id')
+      .execute()
+    if (!rows.length) return undefined
+    const releases = rows.filter((r) => r.id !== null).map((r) => Object.freeze(toSummary(r as Omit<ReleasesTable, 'definition'>)))
+    const ownerPartnerId = rows[0].owner_partner_id
+    this.cache?.set(connectorId, { ownerPartnerId, releases })
+    return ownerPartnerId === null || ownerPartnerId === partnerId ? releases : undefined
+  }
+
   async list(connectorId: string): Promise<ReleaseSummary[]> {
     const rows = await this.db.selectFrom('releases').select(summaryColumns).where('connector_id', '=', connectorId).orderBy('id').execute()
     return rows.map(toSummary)
   }
 
-  async updateDraft(id: string, patch: { settings?: ReleaseSettings; definition?: ConnectorDefinition; hasIcon?: boolean; updatedAt: string }): Promise<void> {
+  async updateDraft(connectorId: string, id: string, patch: { settings?: ReleaseSettings; definition?: ConnectorDefinition; hasIcon?: boolean; updatedAt: string }): Promise<void> {
+    this.cache?.invalidate(connectorId)
     const values: Partial<ReleasesTable> = { updated_at: patch.updatedAt }
     if (patch.settings) values.settings = JSON.stringify(patch.settings)
     if (patch.definition) values.definition = JSON.stringify(patch.definition)
     if (patch.hasIcon !== undefined) values.has_icon = patch.hasIcon ? 1 : 0
-    await this.db.updateTable('releases').set(values).where('id', '=', id).where('state', '=', 'draft').execute()
+    await this.db.updateTable('releases').set(values).where('id', '=', id).where('connector_id', '=', connectorId).where('state', '=', 'draft').execute()
   }
 
-  async deleteDraft(id: string): Promise<number> {
-    const r = await this.db.deleteFrom('releases').where('id', '=', id).where('state', '=', 'draft').executeTakeFirst()
+  async deleteDraft(connectorId: string, id: string): Promise<number> {
+    this.cache?.invalidate(connectorId)
+    const r = await this.db.deleteFrom('releases').where('id', '=', id).where('connector_id', '=', connectorId).where('state', '=', 'draft').executeTakeFirst()
     return Number(r.numDeletedRows)
   }
 
   /** Moves live → deprecated and draft → live in the caller's transaction. */
-  async promote(tx: Db, args: { draftId: string; previousLiveId: string | null; version: Version; at: string }): Promise<number> {
+  async promote(tx: Db, args: { connectorId: string; draftId: string; previousLiveId: string | null; version: Version; at: string }): Promise<number> {
+    this.cache?.invalidate(args.connectorId)
     if (args.previousLiveId) {
       await tx.updateTable('releases').set({ state: 'deprecated', deprecated_at: args.at, updated_at: args.at }).where('id', '=', args.previousLiveId).where('state', '=', 'live').execute()
     }
