@@ -293,6 +293,22 @@ export const ReleaseSettings = Type.Object(
     comments: Type.Optional(Type.String({ maxLength: 10000 })),
     postInstallPropertyLookupMethod: Type.Optional(Type.String({ minLength: 1 })),
     postInstallTestAuthMethod: Type.Optional(Type.String({ minLength: 1 })),
+    postInstallPropertyMappings: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            property: SystemName,
+            location: Type.String({ minLength: 1, maxLength: 500, description: 'Path in the response body of the property lookup method, e.g. `data.session.token`.' }),
+          },
+          { ...strict, description: 'Sets an account property from a value of the post-install property lookup response.' },
+        ),
+        {
+          description:
+            'Optional. Where the post-install property lookup method finds each account property. Without it, every response field of that method whose system name is an account-scope connector parameter sets that property (from the first record).',
+          examples: [[{ property: 'SessionToken', location: 'session.token' }]],
+        },
+      ),
+    ),
     inboundPaging: Type.Optional(Type.Boolean()),
     inboundPageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     outboundPaging: Type.Optional(Type.Boolean()),

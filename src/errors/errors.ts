@@ -34,10 +34,17 @@ export const ERROR_CODES = {
   READ_ONLY: [403, 'Built-in library connectors cannot be changed by any partner.'],
   CONFLICT: [409, 'The request conflicts with the current state.'],
   NO_LIVE_RELEASE: [409, 'The connector has no live release.'],
+  EXTERNAL_ID_TAKEN: [409, 'Another account of the partner already has this externalId.'],
+  ACCOUNT_HAS_SUBACCOUNTS: [409, 'An account with sub-accounts cannot be deleted; delete or move the sub-accounts first.'],
+  NOT_INSTALLABLE: [409, "The connector's live release cannot be installed: it is Planned, or Beta while the partner has not enabled beta connectors."],
+  NOT_AUTHENTICATED: [409, 'The account connector is not authenticated (no credentials, a failed test-auth, or a failed token refresh); `details.reason` says why.'],
+  OAUTH_NOT_CONFIGURED: [409, 'OAuth2 authorization is not possible for this account connector: not an authorization-code authentication, or no client id / authorize URL.'],
+  OAUTH_STATE_INVALID: [400, 'The OAuth2 callback `state` is missing, altered, expired or already used.'],
   PAYLOAD_TOO_LARGE: [413, 'The body is larger than the limit.'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'The Content-Type is not accepted by this route.'],
   VALIDATION_FAILED: [422, 'The release cannot be pushed; `details` lists every {path, message}.'],
   INTERNAL: [500, 'An unexpected error; it has been logged.'],
+  SECRET_UNREADABLE: [500, 'A stored secret cannot be decrypted: PLEXUS_SECRET_KEY changed, or the stored value was moved or altered.'],
 } as const satisfies Record<string, readonly [number, string]>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -16,6 +16,7 @@ import { effectiveRateLimits } from './rate-limits.js';
 import type { RateLimits } from './http/rate-limiter.js';
 import type { ResponseFormat } from './response-parser.js';
 import { PlexusError } from '../errors/errors.js';
+import { MethodInputError } from './errors.js';
 import type { ConnectorDefinition, Method, ReleaseSettings } from '../definition/schema.js';
 
 export interface OutboundPlan {
@@ -106,7 +107,7 @@ export function compileRelease(settings: ReleaseSettings, definition: ConnectorD
     auth(id) {
       if (id === undefined) return defaultAuth;
       const a = auths.get(id);
-      if (!a) throw new PlexusError('BAD_REQUEST', 400, `authentication ${id} not found in this release`);
+      if (!a) throw new MethodInputError(`authentication ${id} not found in this release`);
       return a;
     },
   };

@@ -37,6 +37,8 @@ export interface ExchangeOptions {
   idempotent?: boolean;
   rateLimitKey?: string;
   rateLimits?: RateLimits;
+  /** Secrets that only the response reveals (tokens in a token response), masked in its log. */
+  responseSecrets?: (res: HttpResponse) => string[];
 }
 
 export interface Exchanged {
@@ -59,10 +61,11 @@ export async function exchange(req: OutgoingRequest, opts: ExchangeOptions): Pro
       rateLimitKey: opts.rateLimitKey,
       rateLimits: opts.rateLimitKey ? opts.rateLimits : undefined,
     });
+    const masking = opts.responseSecrets ? { ...opts.masking, secrets: [...opts.masking.secrets, ...opts.responseSecrets(res)] } : opts.masking;
     const log = {
       purpose: opts.purpose,
       request,
-      response: responseLog(res, opts.masking, opts.excerptChars),
+      response: responseLog(res, masking, opts.excerptChars),
       durationMs: performance.now() - started,
       attempts: res.attempts,
     };

@@ -24,6 +24,8 @@ export interface CompiledParameter {
   readonly sensitive: boolean;
   /** The value uses PAGE_* variables: resolved for every page, omitted when empty. */
   readonly paging: boolean;
+  /** The value is exactly `{{PAGE_NUMBER}}`/`{{PAGE_OFFSET}}`/`{{PAGE_SIZE}}`: a number in JSON bodies. */
+  readonly numeric: boolean;
   readonly variables: readonly string[];
   resolve(input: ParameterInput, scope: TemplateVars): string | undefined;
 }
@@ -47,6 +49,7 @@ const present = (v: string | undefined): v is string => v !== undefined && v !==
 export function compileParameter(p: Parameter): CompiledParameter {
   const template: CompiledTemplate | undefined = p.value === undefined ? undefined : compileTemplate(p.value);
   const paging = template?.variables.some(isPagingVariable) ?? false;
+  const numeric = !!p.value && /^\{\{\s*(CYCLR_)?PAGE_(NUMBER|OFFSET|SIZE)\s*\}\}$/.test(p.value);
   const targetName = p.targetName ?? p.name;
   const required = !p.optional && p.target !== 'responseField' && p.target !== 'script';
   const fromProperties = p.scope === 'account' || p.scope === 'partner';
@@ -74,6 +77,7 @@ export function compileParameter(p: Parameter): CompiledParameter {
     bodyPath: p.target === 'body' ? compilePath(targetName) : undefined,
     sensitive: p.sensitive ?? false,
     paging,
+    numeric,
     variables: template?.variables ?? [],
     resolve,
   };

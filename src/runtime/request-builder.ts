@@ -30,8 +30,8 @@ export interface CallInput extends ParameterInput {
 export interface PreparedCall {
   scope: TemplateVars;
   input: ParameterInput;
-  /** Parameters that do not depend on paging, already resolved. */
-  fixed: Array<[CompiledParameter, string]>;
+  /** Values of parameters that do not depend on paging, already resolved. */
+  fixed: Map<CompiledParameter, string>;
   /** Body with request fields and fixed body parameters placed; undefined when nothing was. */
   body: unknown;
   /** Values of sensitive parameters (to redact). */
@@ -94,7 +94,6 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
   const parameters = declared.map((p: Parameter) => compileParameter(p));
   const sent = parameters.filter((p) => p.target !== 'responseField' && p.target !== 'script');
   const fixedParams = sent.filter((p) => !p.paging);
-  const pagingParams = sent.filter((p) => p.paging);
 
   const fields: CompiledField[] = (method.request?.fields ?? []).map((f) => ({
     name: f.field,
@@ -114,7 +113,7 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
     for (const [k, v] of Object.entries(input.fields)) if (v === null || typeof v !== 'object') scope[k] = v;
     Object.assign(scope, input.properties, input.parameters, input.vars, input.authValues);
 
-    const fixed: Array<[CompiledParameter, string]> = [];
+    const fixed = new Map<CompiledParameter, string>();
     const secrets: string[] = [];
     const problems: string[] = [];
     for (const p of fixedParams) {
@@ -129,7 +128,7 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
       if (value === undefined) continue;
       if (p.sensitive) secrets.push(value);
       if (p.target === 'mergeField') scope[p.name] = value;
-      fixed.push([p, value]);
+      fixed.set(p, value);
     }
 
     let body: unknown;
@@ -151,17 +150,20 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
 
   function build(call: PreparedCall, page: PageState, auth: AuthParts, bodyOverride?: { value: unknown }): BuiltRequest {
     const scope: Record<string, unknown> = Object.assign(Object.create(call.scope) as Record<string, unknown>, page.vars);
-    const paged: Array<[CompiledParameter, string]> = [];
-    for (const p of pagingParams) {
+    // Paging values first: a paging merge field may be used by the URL.
+    const values = new Map(call.fixed);
+    for (const p of sent) {
+      if (!p.paging) continue;
       const value = p.resolve(call.input, scope);
       if (value === undefined) continue;
       if (p.target === 'mergeField') scope[p.name] = value;
-      paged.push([p, value]);
+      values.set(p, value);
     }
 
+    const href = page.nextUrl ?? url(scope);
     let target: URL;
     try {
-      target = new URL(page.nextUrl ?? url(scope));
+      target = new URL(href);
     } catch {
       throw new MethodInputError('the method URL is not a valid absolute URL: check the base URL and its merge fields');
     }
@@ -174,10 +176,13 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
         // A next URL already carries the query the API wants.
         if (!page.nextUrl) target.searchParams.append(p.targetName, value);
       } else if (p.target === 'header') headers[p.targetName] = value;
-      else if (p.target === 'body' && allowsBody) body = p.bodyPath!.replace(body, value);
+      else if (p.target === 'body' && allowsBody) body = p.bodyPath!.replace(body, p.numeric ? Number(value) : value);
     };
-    for (const [p, value] of call.fixed) if (p.target !== 'body') place(p, value);
-    for (const [p, value] of paged) place(p, value);
+    // Declaration order; fixed body parameters are already in the prepared body.
+    for (const p of sent) {
+      const value = values.get(p);
+      if (value !== undefined && (p.paging || p.target !== 'body')) place(p, value);
+    }
 
     Object.assign(headers, auth.headers);
     for (const [name, value] of auth.query) target.searchParams.set(name, value);

@@ -42,13 +42,15 @@ export class PartnerService {
     return timingSafeEqual(a, b)
   }
 
-  async create(input: { name: string; plan?: PlanInput; enableBetaConnectors?: boolean }): Promise<{ partner: Partner; apiKey: string; keyId: string }> {
+  async create(input: { name: string; plan?: PlanInput; enableBetaConnectors?: boolean; oauthReturnUrl?: string | null }): Promise<{ partner: Partner; apiKey: string; keyId: string }> {
+    if (input.oauthReturnUrl) assertReturnUrl(input.oauthReturnUrl)
     const partner: Partner = {
       id: newId('ptr'),
       name: input.name,
       plan: { allowCustomConnectors: input.plan?.allowCustomConnectors ?? true, maxCustomConnectors: input.plan?.maxCustomConnectors ?? null },
       enableBetaConnectors: input.enableBetaConnectors ?? false,
       createdAt: this.clock.now().toISOString(),
+      oauthReturnUrl: input.oauthReturnUrl ?? null,
     }
     await this.store.partners.insert(partner)
     const { apiKey, keyId } = await this.createKey(partner.id)
@@ -89,7 +91,8 @@ export class PartnerService {
     return this.store.partners.list()
   }
 
-  async update(partnerId: string, patch: { name?: string; enableBetaConnectors?: boolean; plan?: PlanInput }): Promise<Partner> {
+  async update(partnerId: string, patch: { name?: string; enableBetaConnectors?: boolean; plan?: PlanInput; oauthReturnUrl?: string | null }): Promise<Partner> {
+    if (patch.oauthReturnUrl) assertReturnUrl(patch.oauthReturnUrl)
     await this.get(partnerId)
     await this.store.partners.update(partnerId, patch)
     return this.get(partnerId)
@@ -105,4 +108,15 @@ export class PartnerService {
     if (!ok) throw notFound('api key', keyId)
     for (const [hash, entry] of this.#authCache) if (entry.principal.keyId === keyId) this.#authCache.delete(hash)
   }
+}
+
+/** The OAuth2 return URL is where users' browsers are sent: an absolute http(s) URL without credentials. */
+function assertReturnUrl(url: string): void {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw fail('BAD_REQUEST', `oauthReturnUrl must be an absolute http(s) URL; got ${JSON.stringify(url)}`)
+  }
+  if (!/^https?:$/.test(u.protocol) || u.username || u.password) throw fail('BAD_REQUEST', 'oauthReturnUrl must be an http(s) URL without user name or password')
 }

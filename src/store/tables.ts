@@ -7,6 +7,8 @@ export interface PartnersTable {
   max_custom_connectors: number | null
   enable_beta_connectors: number
   created_at: string
+  /** Where the OAuth2 callback sends the user's browser back to (accounts). */
+  oauth_return_url: string | null
 }
 
 export interface ApiKeysTable {
@@ -64,6 +66,59 @@ export interface HistoryTable {
   details: string | null
 }
 
+export interface AccountsTable {
+  id: string
+  partner_id: string
+  name: string
+  description: string | null
+  external_id: string | null
+  timezone: string
+  parent_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface AccountConnectorsTable {
+  id: string
+  partner_id: string
+  account_id: string
+  connector_id: string
+  release_id: string
+  name: string | null
+  auth_id: string | null
+  auth_type: string
+  /** Sealed JSON (src/shared/crypto.ts), bound to the row id. */
+  auth_values: string | null
+  properties: string
+  secret_properties: string | null
+  hints: string
+  authenticated: number
+  auth_error: string | null
+  authenticated_at: string | null
+  token_expires_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface OAuthStatesTable {
+  id: string
+  partner_id: string
+  account_connector_id: string
+  redirect_uri: string
+  created_at: string
+  expires_at: string
+  used_at: string | null
+}
+
+export interface PartnerConnectorPropertiesTable {
+  partner_id: string
+  connector_id: string
+  properties: string
+  secret_properties: string | null
+  hints: string
+  updated_at: string
+}
+
 export interface DB {
   partners: PartnersTable
   api_keys: ApiKeysTable
@@ -71,4 +126,8 @@ export interface DB {
   releases: ReleasesTable
   icons: IconsTable
   connector_history: HistoryTable
+  accounts: AccountsTable
+  account_connectors: AccountConnectorsTable
+  oauth_states: OAuthStatesTable
+  partner_connector_properties: PartnerConnectorPropertiesTable
 }

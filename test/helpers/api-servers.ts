@@ -147,6 +147,7 @@ export function postCursorApi(total: number): Promise<TestServer> {
   return startServer((req, res, body) => {
     if (req.method !== 'POST') return json(res, { error: 'POST only' }, 405);
     const { limit = 10, cursor } = JSON.parse(body || '{}') as { limit?: number; cursor?: string };
+    if (typeof limit !== 'number') return json(res, { error: 'limit must be a number' }, 400);
     const start = cursor ? Number(cursor.slice(2)) : 0;
     const end = Math.min(all.length, start + limit);
     json(res, { results: all.slice(start, end), next_cursor: end < all.length ? `c-${end}` : null });

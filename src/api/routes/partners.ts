@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import type { PartnerService } from '../../services/partners.js'
 import { principal, requireAdmin, requirePartner } from '../plugins/auth.js'
-import { IdParams, Partner, Plan } from '../schemas.js'
+import { IdParams, OAuthReturnUrl, Partner, Plan } from '../schemas.js'
 
 export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ partners: PartnerService }> = async (app, { partners }) => {
   requireAdmin(app, partners)
@@ -13,7 +13,7 @@ export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ partners: PartnerSe
     schema: {
       tags,
       summary: 'Create a partner; the API key is returned once',
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), plan: Type.Optional(Plan), enableBetaConnectors: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), plan: Type.Optional(Plan), enableBetaConnectors: Type.Optional(Type.Boolean()), oauthReturnUrl: OAuthReturnUrl }, { additionalProperties: false }),
       response: { 201: Type.Object({ ...Partner.properties, apiKey: Type.String(), keyId: Type.String() }) },
     },
   }, async (req, reply) => {
@@ -30,7 +30,7 @@ export const adminPartnerRoutes: FastifyPluginAsyncTypebox<{ partners: PartnerSe
       tags,
       summary: "Change a partner's name or price plan",
       params: IdParams('pid'),
-      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), plan: Type.Optional(Plan), enableBetaConnectors: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), plan: Type.Optional(Plan), enableBetaConnectors: Type.Optional(Type.Boolean()), oauthReturnUrl: OAuthReturnUrl }, { additionalProperties: false }),
       response: { 200: Partner },
     },
   }, async (req) => partners.update(req.params.pid, req.body))
@@ -44,7 +44,7 @@ export const selfPartnerRoutes: FastifyPluginAsyncTypebox<{ partners: PartnerSer
   app.get('/', { schema: { tags, summary: 'The partner of this API key', response: { 200: Partner } } }, async (req) => partners.get(principal(req).partnerId))
 
   app.patch('/', {
-    schema: { tags, body: Type.Object({ enableBetaConnectors: Type.Optional(Type.Boolean()) }, { additionalProperties: false }), response: { 200: Partner } },
+    schema: { tags, body: Type.Object({ enableBetaConnectors: Type.Optional(Type.Boolean()), oauthReturnUrl: OAuthReturnUrl }, { additionalProperties: false }), response: { 200: Partner } },
   }, async (req) => partners.update(principal(req).partnerId, req.body))
 
   app.get('/keys', { schema: { tags, response: { 200: Type.Object({ items: Type.Array(Key) }) } } }, async (req) => ({ items: await partners.listKeys(principal(req).partnerId) }))

@@ -9,10 +9,25 @@ export const referenceRules: Rule = (view) => [...postInstall(view), ...lookups(
 
 /** Post-install methods run against the API right after authentication: real HTTP calls. */
 function postInstall(view: ReleaseView): Problem[] {
-  return (['postInstallTestAuthMethod', 'postInstallPropertyLookupMethod'] as const).flatMap((key) => {
+  const out = (['postInstallTestAuthMethod', 'postInstallPropertyLookupMethod'] as const).flatMap((key) => {
     const problem = methodReference(view, view.settings[key], ['action'])
     return problem ? [{ path: at('/settings', key), message: problem }] : []
   })
+  return [...out, ...postInstallMappings(view)]
+}
+
+/** Each mapping sets an account-scope connector parameter, and needs the lookup method to run. */
+function postInstallMappings(view: ReleaseView): Problem[] {
+  const mappings = view.settings.postInstallPropertyMappings
+  if (!Array.isArray(mappings) || mappings.length === 0) return []
+  const out: Problem[] = []
+  if (!view.settings.postInstallPropertyLookupMethod) {
+    out.push({ path: '/settings/postInstallPropertyMappings', message: 'needs settings.postInstallPropertyLookupMethod (the method whose response is read)' })
+  }
+  mappings.forEach((m, i) => {
+    if (m && typeof m === 'object') out.push(...connectorProperty(view, m.property, 'account', at('/settings/postInstallPropertyMappings', i, 'property')))
+  })
+  return out
 }
 
 function lookups(view: ReleaseView): Problem[] {

@@ -6,7 +6,7 @@
 import { at, type Problem } from '../problems.js'
 import { suggest } from '../suggest.js'
 import { AUTH_VARIABLES, BUILT_IN_VARIABLES, PAGING_VARIABLES, isBuiltInVariable, isIgnoreParameterValue, isPagingVariable, scanTemplate } from '../variables.js'
-import { items, record, str, type Item, type ReleaseView, type Rule } from './context.js'
+import { items, record, str, type Item, type MethodItem, type ReleaseView, type Rule } from './context.js'
 
 interface Scope {
   names: Set<string>
@@ -26,14 +26,19 @@ export const templateRules: Rule = (view) => {
   return [
     ...check([{ text: view.definition.baseUrl, path: '/definition/baseUrl' }, ...authPlaces(view)], connector),
     ...check(view.parameters.map(valuePlace), withPaging),
-    ...view.methods.flatMap((m) => {
-      const own = [...m.parameters.map((p) => p.value.name), ...m.requestFields.map((f) => f.value.field)].filter((n): n is string => typeof n === 'string')
-      const scope: Scope = { names: new Set([...connector.names, ...own]), paging: true, description: 'parameters, request fields, auth, paging and built-in variables' }
-      const http = record(m.value.http)
-      const headers = Object.entries(record(http?.headers) ?? {}).map(([k, v]) => ({ text: v, path: at(m.path, 'http', 'headers', k) }))
-      return check([{ text: http?.path, path: at(m.path, 'http', 'path') }, ...headers, ...m.parameters.map(valuePlace)], scope)
-    }),
+    ...view.methods.flatMap((m) => check(methodPlaces(m), methodScope(connector, m))),
   ]
+}
+
+function methodScope(connector: Scope, m: MethodItem): Scope {
+  const own = [...m.parameters.map((p) => p.value.name), ...m.requestFields.map((f) => f.value.field)].filter((n): n is string => typeof n === 'string')
+  return { names: new Set([...connector.names, ...own]), paging: true, description: 'parameters, request fields, auth, paging and built-in variables' }
+}
+
+function methodPlaces(m: MethodItem): Place[] {
+  const http = record(m.value.http)
+  const headers = Object.entries(record(http?.headers) ?? {}).map(([k, v]) => ({ text: v, path: at(m.path, 'http', 'headers', k) }))
+  return [{ text: http?.path, path: at(m.path, 'http', 'path') }, ...headers, ...m.parameters.map(valuePlace)]
 }
 
 function connectorScope(view: ReleaseView): Scope {

@@ -158,6 +158,7 @@ export class OAuth2TokenProvider implements TokenProvider {
         onExchange: this.deps.onExchange,
         signal: this.deps.signal,
         idempotent: false,
+        responseSecrets: (r) => tokenValues(parseTokenBody(r.body, r.headers['content-type'])),
       },
     );
     const body = parseTokenBody(res.body, res.headers['content-type']);
@@ -182,6 +183,9 @@ export class OAuth2TokenProvider implements TokenProvider {
     return tokens;
   }
 }
+
+const tokenValues = (body: Record<string, unknown>): string[] =>
+  [body.access_token, body.refresh_token, body.id_token].filter((v): v is string => typeof v === 'string' && v !== '');
 
 function parseTokenBody(body: Buffer, contentType: string | string[] | undefined): Record<string, unknown> {
   const text = body.toString('utf8');

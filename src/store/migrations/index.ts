@@ -1,9 +1,11 @@
 // A static migration provider: one ordered list for both dialects.
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
 import * as m0001 from './0001-foundation.js'
+import * as m0002 from './0002-accounts.js'
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
+  '0002-accounts': m0002,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

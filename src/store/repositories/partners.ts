@@ -7,6 +7,8 @@ export interface Partner {
   plan: { allowCustomConnectors: boolean; maxCustomConnectors: number | null }
   enableBetaConnectors: boolean
   createdAt: string
+  /** Where the OAuth2 callback sends the user's browser back to (null: a JSON answer instead). */
+  oauthReturnUrl?: string | null
 }
 
 const toPartner = (r: PartnersTable): Partner => ({
@@ -15,6 +17,7 @@ const toPartner = (r: PartnersTable): Partner => ({
   plan: { allowCustomConnectors: r.allow_custom_connectors === 1, maxCustomConnectors: r.max_custom_connectors },
   enableBetaConnectors: r.enable_beta_connectors === 1,
   createdAt: r.created_at,
+  oauthReturnUrl: r.oauth_return_url ?? null,
 })
 
 export class PartnersRepo {
@@ -30,6 +33,7 @@ export class PartnersRepo {
         max_custom_connectors: p.plan.maxCustomConnectors,
         enable_beta_connectors: p.enableBetaConnectors ? 1 : 0,
         created_at: p.createdAt,
+        oauth_return_url: p.oauthReturnUrl ?? null,
       })
       .execute()
   }
@@ -43,8 +47,9 @@ export class PartnersRepo {
     return (await this.db.selectFrom('partners').selectAll().orderBy('id').execute()).map(toPartner)
   }
 
-  async update(id: string, patch: Partial<Pick<Partner, 'name' | 'enableBetaConnectors'>> & { plan?: Partial<Partner['plan']> }): Promise<void> {
+  async update(id: string, patch: Partial<Pick<Partner, 'name' | 'enableBetaConnectors' | 'oauthReturnUrl'>> & { plan?: Partial<Partner['plan']> }): Promise<void> {
     const values: Partial<PartnersTable> = {}
+    if (patch.oauthReturnUrl !== undefined) values.oauth_return_url = patch.oauthReturnUrl
     if (patch.name !== undefined) values.name = patch.name
     if (patch.enableBetaConnectors !== undefined) values.enable_beta_connectors = patch.enableBetaConnectors ? 1 : 0
     if (patch.plan?.allowCustomConnectors !== undefined) values.allow_custom_connectors = patch.plan.allowCustomConnectors ? 1 : 0
