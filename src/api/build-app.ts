@@ -11,6 +11,12 @@ import { requirePartner } from './plugins/auth.js'
 import { connectorRoutes } from './routes/connectors.js'
 import { adminPartnerRoutes, selfPartnerRoutes } from './routes/partners.js'
 import { releaseRoutes } from './routes/releases.js'
+import { templateRoutes } from './routes/templates.js'
+import { accountRoutes } from './routes/accounts.js'
+import { accountConnectorRoutes } from './routes/account-connectors.js'
+import { connectorPropertyRoutes } from './routes/connector-properties.js'
+import { oauthCallbackRoutes } from './routes/oauth.js'
+import { releaseMethodRoutes } from './routes/release-methods.js'
 import { validatorCompiler } from './validation.js'
 import { redactPaths } from '../shared/logging.js'
 
@@ -50,12 +56,19 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, log
 
   await app.register(adminPartnerRoutes, { prefix: '/v1/partners', partners: services.partners })
   await app.register(selfPartnerRoutes, { prefix: '/v1/partner', partners: services.partners })
+  // Reached by users' browsers, not by partners: validated by its signed state, not an API key.
+  await app.register(oauthCallbackRoutes, { prefix: '/v1/oauth', accountConnectors: services.accountConnectors })
   await app.register(
     async (v1) => {
       requirePartner(v1, services.partners)
       v1.get('/schemas/connector-definition.json', { schema: { tags: ['schemas'], summary: 'The JSON Schema of connector definitions' } }, async () => connectorDefinitionJsonSchema)
       await v1.register(connectorRoutes, { prefix: '/connectors', connectors: services.connectors })
       await v1.register(releaseRoutes, { prefix: '/connectors/:cid/releases', releases: services.releases })
+      await v1.register(releaseMethodRoutes, { prefix: '/connectors/:cid/releases/:rid/methods', releases: services.releases, http: services.http })
+      await v1.register(connectorPropertyRoutes, { prefix: '/connectors/:cid/properties', accountConnectors: services.accountConnectors })
+      await v1.register(templateRoutes, { prefix: '/templates', templates: services.templates })
+      await v1.register(accountRoutes, { prefix: '/accounts', accounts: services.accounts })
+      await v1.register(accountConnectorRoutes, { prefix: '/accounts/:aid/connectors', accountConnectors: services.accountConnectors })
     },
     { prefix: '/v1' },
   )

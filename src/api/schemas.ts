@@ -30,7 +30,7 @@ export const Partner = Type.Object({
   plan: Type.Object({ allowCustomConnectors: Type.Boolean(), maxCustomConnectors: Type.Union([Type.Integer(), Type.Null()]) }),
   enableBetaConnectors: Type.Boolean(),
   createdAt: Type.String(),
-  oauthReturnUrl: Type.Union([Type.String(), Type.Null()], { description: 'Where the OAuth2 callback sends the browser back to, with `status`, `accountId` and `accountConnectorId` added to its query.' }),
+  oauthReturnUrl: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Where the OAuth2 callback sends the browser back to, with `status`, `accountId` and `accountConnectorId` added to its query.' })),
 })
 
 export const OAuthReturnUrl = Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 2000 }), Type.Null()], { description: 'An absolute http(s) URL; null clears it.' }))

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
+import { registerAccountCommands } from './commands/account.js'
 import { registerConnectorCommands } from './commands/connector.js'
 import { registerPartnerCommands } from './commands/partner.js'
 import { registerReleaseCommands } from './commands/release.js'
@@ -34,6 +35,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   registerPartnerCommands(program, ctx)
   registerConnectorCommands(program, ctx)
   registerReleaseCommands(program, ctx)
+  registerAccountCommands(program, ctx)
 
   const fail = (code: number, ...lines: string[]) => {
     for (const l of lines) io.stderr.write(l + '\n')

@@ -13,6 +13,8 @@ export interface Config {
   readonly adminTokenGenerated: boolean
   readonly secretKey: Buffer
   readonly allowPrivateNetwork: boolean
+  /** The externally reachable base URL (OAuth2 redirect URIs are built on it); null: from the request. */
+  readonly publicUrl: string | null
   readonly bodyLimitBytes: number
   readonly logLevel: string
 }
@@ -48,6 +50,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secretKey = Buffer.from(secretText, /^[0-9a-f]{64}$/i.test(secretText) ? 'hex' : 'base64')
   if (secretKey.length < 32) throw new Error('PLEXUS_SECRET_KEY must be 32 bytes (base64 or 64 hex characters)')
 
+  const publicUrl = env.PLEXUS_PUBLIC_URL ? env.PLEXUS_PUBLIC_URL.replace(/\/+$/, '') : null
+  if (publicUrl && !(URL.canParse(publicUrl) && /^https?:$/.test(new URL(publicUrl).protocol))) throw new Error(`PLEXUS_PUBLIC_URL must be an absolute http(s) URL; got ${publicUrl}`)
+
   return Object.freeze({
     port,
     host: env.HOST ?? '127.0.0.1',
@@ -57,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminTokenGenerated,
     secretKey,
     allowPrivateNetwork: truthy(env.PLEXUS_ALLOW_PRIVATE_NETWORK),
+    publicUrl,
     bodyLimitBytes: Number(env.PLEXUS_BODY_LIMIT ?? 2 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
   })

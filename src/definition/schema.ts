@@ -88,6 +88,7 @@ export const Paging = Type.Object(
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     maxPages: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, description: 'Guard: stop (with a warning) after this many pages. Default 1000.' })),
     totalCountPath: Type.Optional(Type.String({ description: 'Response path of the total record count; paging stops once that many records were read.' })),
+    hasMorePath: Type.Optional(Type.String({ description: 'Response path of a "more pages" boolean (e.g. Stripe\'s `has_more`); paging stops when it is false.', examples: ['has_more'] })),
     outbound: Type.Optional(Type.Boolean()),
     outboundPageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     outboundLocation: Type.Optional(Type.String({ description: 'Request path of the array sent in chunks, e.g. `data.records`.' })),

@@ -50,8 +50,10 @@ export function authValueSpec(auth: Authentication | undefined): AuthValueSpec {
       return { allowed: auth.fields.map((f) => f.key), required: auth.fields.filter((f) => !f.optional).map((f) => f.key) }
     case 'oauth2': {
       const client = ['ClientId', 'ClientSecret']
-      if (auth.grant === 'password') return { allowed: ['Username', 'Password', ...client, ...TOKEN_KEYS], required: ['Username', 'Password'] }
-      return { allowed: [...client, ...TOKEN_KEYS], required: [] }
+      // `clientCredentialsFrom: account`: every account brings its own OAuth2 app.
+      const ownClient = auth.clientCredentialsFrom === 'account' ? ['ClientId'] : []
+      if (auth.grant === 'password') return { allowed: ['Username', 'Password', ...client, ...TOKEN_KEYS], required: ['Username', 'Password', ...ownClient] }
+      return { allowed: [...client, ...TOKEN_KEYS], required: ownClient }
     }
   }
 }

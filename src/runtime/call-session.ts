@@ -40,6 +40,8 @@ export interface MethodContext {
   includeRaw?: boolean;
   /** Length of body excerpts in logs (default 500). */
   excerptChars?: number;
+  /** Resume inbound paging at this page: the `next` of a page of an earlier execution. */
+  startAt?: PageState;
 }
 
 export interface Sent {
@@ -147,7 +149,7 @@ export class CallSession {
 
   parse(sent: Sent): unknown {
     return parseResponseBody(sent.res.body, sent.res.headers['content-type'], this.method.responseFormat, {
-      url: redactRequestUrl(sent.built.url, this.masking),
+      url: () => redactRequestUrl(sent.built.url, this.masking),
       method: sent.built.method,
       secrets: this.masking.secrets,
     });

@@ -2,7 +2,7 @@
 // (decimal stays a string, datetime an ISO string); request values are shaped for the wire.
 // `null` stays null; `""` is null for every type except text.
 import { FieldCoercionError } from './errors.js';
-import { compileDateFormat, toDate } from './datetime.js';
+import { canonicalUtcIso, compileDateFormat, toDate } from './datetime.js';
 import type { FieldType } from '../definition/schema.js';
 
 export type Coercer = (value: unknown) => unknown;
@@ -72,6 +72,8 @@ function toBoolean(field: string, v: unknown): boolean {
 }
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+// Already canonical (no sign/leading zeros/exponent, at most 12 places, not a negative zero).
+const PLAIN_DECIMAL = /^(?:-(?=[\d.]*[1-9])|)(?:0|[1-9]\d*)(?:\.\d{1,12})?$/;
 
 /**
  * Exact decimal text, rounded half away from zero to 12 places; never goes through a binary
@@ -82,8 +84,10 @@ export function toDecimalString(v: unknown): string | undefined {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return undefined;
     text = String(v);
-  } else if (typeof v === 'string') text = v.trim();
-  else return undefined;
+  } else if (typeof v === 'string') {
+    if (PLAIN_DECIMAL.test(v)) return v;
+    text = v.trim();
+  } else return undefined;
   const m = DECIMAL.exec(text);
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
   const negative = m[1] === '-';
@@ -185,7 +189,12 @@ function scalarConverter(name: string, type: FieldType, format: string | undefin
     case 'datetime': {
       const fmt = compileDateFormat(format);
       if (direction === 'response') {
+        const iso = fmt.name === 'iso8601';
         return (v) => {
+          if (iso && typeof v === 'string') {
+            const fast = canonicalUtcIso(v);
+            if (fast !== undefined) return fast;
+          }
           const d = fmt.parse(v);
           return d ? d.toISOString() : fail(name, `datetime (${fmt.name})`, v);
         };

@@ -33,6 +33,40 @@ function offsetMinutes(zone: string | undefined): number {
 
 const fraction = (f: string | undefined) => (f ? Number(f.slice(0, 3).padEnd(3, '0')) : 0);
 
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two digits at `i`, or -1. */
+function two(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Fast path for the most common wire form (`2024-01-02T10:00:00Z`, optionally with `.sss`):
+ * checked character by character (no regex, no Date) and returned as ISO text. Undefined when
+ * the text is not in exactly that form; the general parser then decides.
+ */
+export function canonicalUtcIso(text: string): string | undefined {
+  const len = text.length;
+  if ((len !== 20 && len !== 24) || text.charCodeAt(len - 1) !== 90 /* Z */) return undefined;
+  if (text[4] !== '-' || text[7] !== '-' || text[10] !== 'T' || text[13] !== ':' || text[16] !== ':') return undefined;
+  const y1 = two(text, 0);
+  const y2 = two(text, 2);
+  const mo = two(text, 5);
+  const d = two(text, 8);
+  const h = two(text, 11);
+  const mi = two(text, 14);
+  const sec = two(text, 17);
+  if (y1 < 0 || y2 < 0 || mo < 1 || mo > 12 || d < 1 || d > DAYS[mo - 1]! || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return undefined;
+  const y = y1 * 100 + y2;
+  if (mo === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return undefined;
+  if (len === 20) return `${text.slice(0, 19)}.000Z`;
+  const ms = text.charCodeAt(19) === 46 /* . */ ? two(text, 20) : -1;
+  const ms3 = text.charCodeAt(22) - 48;
+  return ms >= 0 && ms3 >= 0 && ms3 <= 9 ? text : undefined;
+}
+
 export function parseIso8601(text: string): Date | undefined {
   const m = ISO.exec(text.trim());
   if (!m) return undefined;

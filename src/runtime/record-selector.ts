@@ -52,16 +52,17 @@ export function compileRecordSelector(location: string | undefined, fields: read
     return [found];
   };
 
+  const names = readers.map((r) => r.name);
+  const reads = readers.map((r) => r.read);
   const shapeOne = (record: unknown, index: number, includeRaw: boolean): RecordValue => {
     const out: RecordValue = {};
-    for (const reader of readers) {
-      let value: unknown;
-      try {
-        value = reader.read(record);
-      } catch (err) {
-        throw err instanceof FieldCoercionError ? err.at(index) : err;
+    try {
+      for (let i = 0; i < reads.length; i++) {
+        const value = reads[i]!(record);
+        if (value !== undefined) out[names[i]!] = value;
       }
-      if (value !== undefined) out[reader.name] = value;
+    } catch (err) {
+      throw err instanceof FieldCoercionError ? err.at(index) : err;
     }
     if (includeRaw) out._raw = record;
     return out;

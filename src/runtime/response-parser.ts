@@ -6,7 +6,8 @@ import { HttpParseError, bodyExcerpt, redact, redactUrl } from './http/errors.js
 export type ResponseFormat = 'json' | 'xml' | 'text' | 'form';
 
 export interface ParseContext {
-  url: string;
+  /** The request URL; a function so that redaction runs only when an error needs it. */
+  url: string | (() => string);
   method: string;
   secrets: readonly string[];
 }
@@ -35,7 +36,7 @@ function parseError(ctx: ParseContext, body: Buffer, reason: string): HttpParseE
   return new HttpParseError({
     // V8 quotes the input in JSON errors, so the reason is redacted too.
     reason: redact(reason, ctx.secrets),
-    url: redactUrl(ctx.url, ctx.secrets),
+    url: redactUrl(typeof ctx.url === 'function' ? ctx.url() : ctx.url, ctx.secrets),
     method: ctx.method,
     bodyExcerpt: bodyExcerpt(body, ctx.secrets, 200),
   });

@@ -9,7 +9,7 @@
 // `before_action`), calls the handlers in order, reads the writable globals back, and restores
 // the global object to its snapshot. A context whose state cannot be restored reports itself
 // `tainted` and the host throws it away.
-import { SCRIPT_EVENTS } from './events.js';
+import { GLOBAL_NAMES, SCRIPT_EVENTS } from './events.js';
 
 /** Host-side config of a context (JSON). */
 export interface DriverConfig {
@@ -222,7 +222,6 @@ function describe(e, level) {
           out.line = +fm[1] - lineOffset; out.column = +fm[2];
         }
       }
-      if (out.name === 'SyntaxError' && out.line === undefined) out.kind = 'syntax';
     } else {
       out.message = StringCtor(e);
     }
@@ -232,17 +231,29 @@ function describe(e, level) {
   return out;
 }
 
+// The event globals exist from the start (value undefined) and are reset, not deleted, after a
+// run: adding and deleting global properties on every run would make V8 throw away optimised code.
+var EMPTY = { value: undefined, writable: true, enumerable: false, configurable: true };
+var SLOT = ObjectCtor.create(null);
+__GLOBALS__.forEach(function (k) { SLOT[k] = true; defineProperty(G, k, EMPTY); });
+var setNames = [];
+
 // ---- the snapshot the global object is restored to after every run ----
-var baseline = ObjectCtor.create(null), baselineKeys = [];
+var ObjectIs = ObjectCtor.is;
+var baseline = ObjectCtor.create(null), dataKeys = [], dataValues = [], otherKeys = [];
 ownKeys(G).forEach(function (k) {
   var d = getDesc(G, k);
-  baseline[typeof k === 'symbol' ? '@@' + StringCtor(k.description) : k] = d;
-  baselineKeys[baselineKeys.length] = k;
+  baseline[keyOf(k)] = d;
+  // Non-writable, non-configurable values (NaN, undefined…) cannot change.
+  if (typeof k === 'string' && SLOT[k]) return;
+  if ('value' in d) {
+    if (d.writable || d.configurable) { dataKeys[dataKeys.length] = k; dataValues[dataValues.length] = d.value; }
+  } else otherKeys[otherKeys.length] = k;
 });
-var WATCHED = [ObjectCtor.prototype, Array.prototype, FunctionCtor.prototype, StringCtor.prototype, Number.prototype,
-  Boolean.prototype, ErrorCtor.prototype, ErrorCtor, JSON, Math, Promise.prototype, RegExp.prototype, DateCtor.prototype, ObjectCtor];
+// Tampering with these is noticed and costs the context (it would otherwise outlive the run).
+var WATCHED = [ObjectCtor.prototype, Array.prototype, FunctionCtor.prototype, StringCtor.prototype];
 var watchedCounts = WATCHED.map(function (o) { return ownKeys(o).length; });
-var stackTraceLimit = ErrorCtor.stackTraceLimit;
+var hasStackTraceLimit = hasOwn(ErrorCtor, 'stackTraceLimit'), stackTraceLimit = ErrorCtor.stackTraceLimit;
 
 function keyOf(k) { return typeof k === 'symbol' ? '@@' + StringCtor(k.description) : k; }
 
@@ -250,23 +261,29 @@ function restore() {
   var tainted = false;
   try {
     if (!isExtensible(G)) return true;
+    for (var s = 0; s < setNames.length; s++) defineProperty(G, setNames[s], EMPTY);
+    setNames = [];
     var now = ownKeys(G);
     for (var i = 0; i < now.length; i++) {
       var k = now[i];
-      if (!(keyOf(k) in baseline)) { if (!delete G[k]) tainted = true; }
+      if (!((typeof k === 'symbol' ? keyOf(k) : k) in baseline)) { if (!delete G[k]) tainted = true; }
     }
-    for (var j = 0; j < baselineKeys.length; j++) {
-      var bk = baselineKeys[j], d = baseline[keyOf(bk)];
-      var cur = getDesc(G, bk);
-      var same = cur !== undefined && ('value' in d ? cur.value === d.value : cur.get === d.get && cur.set === d.set);
-      if (!same) {
-        try { defineProperty(G, bk, d); } catch (e) { tainted = true; }
+    for (var j = 0; j < dataKeys.length; j++) {
+      var dk = dataKeys[j];
+      if (!ObjectIs(G[dk], dataValues[j]) || !hasOwn(G, dk)) {
+        try { defineProperty(G, dk, baseline[keyOf(dk)]); } catch (e) { tainted = true; }
+      }
+    }
+    for (var a = 0; a < otherKeys.length; a++) {
+      var ak = otherKeys[a], d = baseline[keyOf(ak)], cur = getDesc(G, ak);
+      if (cur === undefined || cur.get !== d.get || cur.set !== d.set) {
+        try { defineProperty(G, ak, d); } catch (e) { tainted = true; }
       }
     }
     for (var w = 0; w < WATCHED.length; w++) {
       if (ownKeys(WATCHED[w]).length !== watchedCounts[w]) tainted = true;
     }
-    ErrorCtor.stackTraceLimit = stackTraceLimit;
+    if (hasStackTraceLimit) ErrorCtor.stackTraceLimit = stackTraceLimit;
     // Clear RegExp's legacy statics (RegExp.input, $1…), which would keep the last matched text.
     /(?:)/.exec('');
   } catch (e) {
@@ -276,7 +293,8 @@ function restore() {
 }
 
 function setGlobal(k, v) {
-  defineProperty(G, k, { value: v, writable: true, enumerable: true, configurable: true });
+  defineProperty(G, k, { value: v, writable: true, enumerable: false, configurable: true });
+  setNames[setNames.length] = k;
 }
 
 var factories = ObjectCtor.create(null);
@@ -298,7 +316,14 @@ function runEvent(p) {
   for (var l = 0; l < p.levels.length; l++) {
     var lv = p.levels[l];
     currentLevel = lv.level;
-    var factory = factoryFor(lv);
+    var factory;
+    try {
+      factory = factoryFor(lv);
+    } catch (e) {
+      var failed = describe(e, lv.level);
+      if (failed.name === 'SyntaxError') { failed.kind = 'syntax'; failed.level = lv.level; }
+      return { ok: false, error: failed };
+    }
     if (factory === null) return { ok: false, missing: true };
     var handlers = factory();
     // A handler assigned as an implicit global must not leak to the next level.
@@ -370,4 +395,7 @@ return function run(payloadJson) {
  * `hostSync(name, argsJson) → resultJson` runs pure helpers; `hostAsyncIn` reaches the host's
  * asynchronous helpers (http_request, storage) and blocks the script until they answer.
  */
-export const DRIVER_SOURCE = `(function (hostSync, hostAsyncIn, configJson) {${DRIVER_BODY.replace('__EVENTS__', JSON.stringify(SCRIPT_EVENTS))}\n})`;
+export const DRIVER_SOURCE = `(function (hostSync, hostAsyncIn, configJson) {${DRIVER_BODY.replace('__EVENTS__', JSON.stringify(SCRIPT_EVENTS)).replace(
+  '__GLOBALS__',
+  JSON.stringify([...GLOBAL_NAMES, 'fields', '__plexus_fields']),
+)}\n})`;

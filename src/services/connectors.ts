@@ -70,7 +70,12 @@ export class ConnectorService {
 
   async delete(actor: Principal, id: string): Promise<void> {
     await this.getOwned(actor.partnerId, id)
-    // Templates and cycles do not exist yet; when they do, a connector in use is refused here (409).
+    const steps = await this.store.templates.countStepsUsingConnector(id)
+    if (steps > 0) throw fail('CONNECTOR_IN_USE', `connector ${id} is used by ${steps} template step${steps === 1 ? '' : 's'}; remove those steps first`, { templateSteps: steps })
+    const installed = await this.store.accountConnectors.countForConnector(actor.partnerId, id)
+    if (installed > 0) {
+      throw fail('CONNECTOR_IN_USE', `connector ${id} is installed in ${installed} account${installed === 1 ? '' : 's'}; remove those account connectors first`, { accountConnectors: installed })
+    }
     await this.store.icons.delete(id)
     await this.store.connectors.delete(actor.partnerId, id)
   }

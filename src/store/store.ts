@@ -8,6 +8,11 @@ import { HistoryRepo } from './repositories/history.js'
 import { IconsRepo } from './repositories/icons.js'
 import { ApiKeysRepo, PartnersRepo } from './repositories/partners.js'
 import { ReleasesRepo } from './repositories/releases.js'
+import { TemplatesRepo } from './repositories/templates.js'
+import { CyclesRepo } from './repositories/cycles.js'
+import { AccountsRepo } from './repositories/accounts.js'
+import { AccountConnectorsRepo, OAuthStatesRepo } from './repositories/account-connectors.js'
+import { PartnerPropertiesRepo } from './repositories/partner-properties.js'
 
 export class Store {
   readonly partners: PartnersRepo
@@ -16,6 +21,12 @@ export class Store {
   readonly releases: ReleasesRepo
   readonly icons: IconsRepo
   readonly history: HistoryRepo
+  readonly accounts: AccountsRepo
+  readonly accountConnectors: AccountConnectorsRepo
+  readonly oauthStates: OAuthStatesRepo
+  readonly partnerProperties: PartnerPropertiesRepo
+  readonly templates: TemplatesRepo
+  readonly cycles: CyclesRepo
   readonly releaseLists?: ReleaseListCache
 
   constructor(readonly database: Database) {
@@ -28,6 +39,12 @@ export class Store {
     this.releases = new ReleasesRepo(db, this.releaseLists)
     this.icons = new IconsRepo(db)
     this.history = new HistoryRepo(db)
+    this.accounts = new AccountsRepo(db)
+    this.accountConnectors = new AccountConnectorsRepo(db)
+    this.oauthStates = new OAuthStatesRepo(db)
+    this.partnerProperties = new PartnerPropertiesRepo(db)
+    this.templates = new TemplatesRepo(db)
+    this.cycles = new CyclesRepo(db)
   }
 
   get db() {

@@ -1,7 +1,9 @@
 // A real Plexus app (real database, real services) for route tests through inject().
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/api/build-app.js'
-import { createServices, type Services } from '../../src/services/services.js'
+import type { HttpSender } from '../../src/runtime/exchange.js'
+import type { Clock } from '../../src/shared/clock.js'
+import { createServices, type Services, type ServicesConfig } from '../../src/services/services.js'
 import { createTestDatabase, type TestDatabase } from './databases.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
@@ -16,10 +18,20 @@ export interface TestApp {
   newPartner(name?: string, extra?: object): Promise<{ id: string; apiKey: string; keyId: string }>
 }
 
-export async function startTestApp(dialect: 'sqlite' | 'postgres', opts: { bodyLimitBytes?: number } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  bodyLimitBytes?: number
+  /** Extra service config, e.g. `{ allowPrivateNetwork: true }` for calls to local test servers. */
+  config?: Partial<ServicesConfig>
+  clock?: Clock
+  http?: HttpSender
+  /** A fastify logger config (e.g. a pino stream that captures lines). */
+  logger?: object
+}
+
+export async function startTestApp(dialect: 'sqlite' | 'postgres', opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(dialect)
-  const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN }, { db: { schema: db.schema, poolSize: 4 } })
-  const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes })
+  const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN, ...opts.config }, { db: { schema: db.schema, poolSize: 4 }, clock: opts.clock, http: opts.http })
+  const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes, logger: opts.logger })
   await app.ready()
   const call: TestApp['call'] = (method, url, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) }

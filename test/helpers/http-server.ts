@@ -22,7 +22,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(handler: TestHandler, host = '127.0.0.1'): Promise<TestServer> {
+/** `port` 0 (the default) picks a free port. */
+export async function startServer(handler: TestHandler, host = '127.0.0.1', listenPort = 0): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -38,7 +39,7 @@ export async function startServer(handler: TestHandler, host = '127.0.0.1'): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, resolve);
+    server.listen(listenPort, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
   const hostPart = host.includes(':') ? `[${host}]` : host;

@@ -8,6 +8,7 @@ import type { ConnectorDefinition, Method, ReleaseSettings } from '../../src/def
 import {
   endlessApi,
   linkHeaderApi,
+  makeRecords,
   metaCursorApi,
   nextUrlApi,
   offsetApi,
@@ -15,6 +16,7 @@ import {
   postCursorApi,
   repeatingCursorApi,
   serve,
+  statusApi,
   stripeLikeApi,
   testClient,
   twoCursorApi,
@@ -106,7 +108,7 @@ test('Stripe-like: has_more + starting_after the last id', async (t) => {
     { name: 'starting_after', target: 'query' as const, value: '{{PAGE_TOKEN}}' },
     { name: 'NextCursor', target: 'responseField' as const, targetName: 'data[-1].id', value: '{{PAGE_TOKEN}}' },
   ];
-  const method = { parameters: params, records: 'data', paging: { hasMorePath: 'has_more' } as Method['paging'] };
+  const method = { parameters: params, records: 'data', paging: { hasMorePath: 'has_more' } };
   const run = await runMethod(release(server.url, method), 'list', ctx(t));
   assert.deepEqual(ids(run.records), expectedIds(23, 'cus_'));
   assert.deepEqual(queries(server, 'starting_after'), [null, 'cus_10', 'cus_20']);
@@ -245,6 +247,15 @@ test('a repeated cursor stops paging with a warning', async (t) => {
   assert.equal(run.records.length, 10);
   assert.equal(run.warnings.length, 1);
   assert.equal(run.warnings[0]!.code, 'PAGING_REPEATED');
+});
+
+test('an API that ignores the page parameter is caught by the repeated-page guard (no duplicates)', async (t) => {
+  const server = await serve(t, statusApi(200, { data: makeRecords(7) }));
+  const run = await runMethod(release(server.url, { parameters: pageParams, records: 'data' }), 'list', ctx(t));
+  assert.equal(run.ok, true);
+  assert.deepEqual(ids(run.records), expectedIds(7));
+  assert.equal(server.requests.length, 2);
+  assert.deepEqual(run.warnings.map((w) => w.code), ['PAGING_REPEATED']);
 });
 
 test('maxPages guard ends an endless API with a warning (method setting and call override)', async (t) => {

@@ -56,7 +56,13 @@ test('testMethod: JSON-safe result with redacted requests, responses, records, t
 
 test('testMethod: bodies are cut to 4 KB; test runs stop at 10 pages by default', async (t) => {
   const big = 'x'.repeat(500);
-  const server = await serve(t, startServer((_req, res) => res.end(JSON.stringify({ data: Array.from({ length: 10 }, (_, i) => ({ id: `${i}`, email: big })) }))));
+  const server = await serve(
+    t,
+    startServer((req, res) => {
+      const page = new URL(req.url!, 'http://x').searchParams.get('page');
+      res.end(JSON.stringify({ data: Array.from({ length: 10 }, (_, i) => ({ id: `${page}-${i}`, email: big })) }));
+    }),
+  );
   const result = await testMethod(release(server.url), 'list-contacts', { auth: { ApiKey: KEY }, parameters: { Status: 'x' } }, testClient(t));
   assert.equal(result.ok, true);
   assert.equal(result.requests.length, 10);

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTemplate, compileUrlTemplate } from '../../src/runtime/template.js';
-import { compileDateFormat, parseIso8601 } from '../../src/runtime/datetime.js';
+import { canonicalUtcIso, compileDateFormat, parseIso8601 } from '../../src/runtime/datetime.js';
 import { compileCoercer, toDecimalString, FileValue } from '../../src/runtime/coerce.js';
 import { compileArrayPath, compilePath } from '../../src/runtime/path.js';
 import { linkTarget } from '../../src/runtime/paging/response-reader.js';
@@ -33,6 +33,11 @@ test('URL templates encode path/query values, check host values and keep a leadi
 test('date formats: iso8601, unix, unixms and patterns parse and format', () => {
   assert.equal(parseIso8601('2024-02-29T23:30:00-01:30')?.toISOString(), '2024-03-01T01:00:00.000Z');
   assert.equal(parseIso8601('2023-02-29'), undefined);
+  assert.equal(canonicalUtcIso('2024-02-29T23:59:59.123Z'), '2024-02-29T23:59:59.123Z');
+  assert.equal(canonicalUtcIso('2024-01-02T10:00:00Z'), '2024-01-02T10:00:00.000Z');
+  for (const bad of ['2023-02-29T00:00:00Z', '2024-04-31T00:00:00Z', '2024-01-02T24:00:00Z', '2024-01-02T10:00:00.12xZ', '2024-01-02 10:00:00Z', '2024-01-02T10:00:00+0000']) {
+    assert.equal(canonicalUtcIso(bad), undefined, bad);
+  }
   assert.equal(compileDateFormat('iso8601').parse('Tue, 15 Nov 1994 08:12:31 GMT')?.toISOString(), '1994-11-15T08:12:31.000Z');
   const p = compileDateFormat("dd.MM.yyyy 'at' hh:mm tt");
   const d = p.parse('07.08.2021 at 03:04 PM')!;
@@ -69,6 +74,14 @@ test('coercers: response and request directions', () => {
   assert.throws(() => int('5.5'), FieldCoercionError);
   assert.throws(() => int(2 ** 60), /safe integer/);
   assert.throws(() => int(true), /field "N": cannot convert true to integer/);
+  const dt = compileCoercer({ field: 'D', type: 'datetime' }, 'response');
+  assert.equal(dt('2024-01-02T10:00:00Z'), '2024-01-02T10:00:00.000Z');
+  assert.equal(dt('2024-02-29T23:59:59.123Z'), '2024-02-29T23:59:59.123Z');
+  assert.throws(() => dt('2023-02-29T00:00:00Z'), /field "D"/);
+  assert.throws(() => dt('2023-04-31T00:00:00Z'), /field "D"/);
+  assert.equal(dt('2024-01-02T10:00:00+01:00'), '2024-01-02T09:00:00.000Z');
+  const dec = compileCoercer({ field: 'P', type: 'decimal' }, 'response');
+  assert.deepEqual(['-0.5', '-0.0', '0', '10', '-3.25'].map(dec), ['-0.5', '0.0', '0', '10', '-3.25']);
   const bool = compileCoercer({ field: 'B', type: 'boolean' }, 'response');
   assert.deepEqual(['TRUE', '1', 'yes', 'Y', 'on', 'false', '0', 'no', 'off', 1, 0].map(bool), [true, true, true, true, true, false, false, false, false, true, false]);
   assert.throws(() => bool('maybe'), /cannot convert "maybe" to boolean/);

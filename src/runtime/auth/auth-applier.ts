@@ -41,7 +41,12 @@ export interface CompiledAuth {
 }
 
 const emptyParts = (): AuthParts => ({ headers: {}, query: [], body: [] });
-const allValues = (values: AuthValues) => Object.values(values).filter((v) => typeof v === 'string' && v !== '');
+// Every auth value is a secret, except bookkeeping that would only garble logs.
+const NOT_SECRET = new Set(['ExpiresAt']);
+const allValues = (values: AuthValues) =>
+  Object.entries(values)
+    .filter(([k, v]) => !NOT_SECRET.has(k) && typeof v === 'string' && v !== '')
+    .map(([, v]) => v);
 
 function required(values: AuthValues, key: string, authId: string): string {
   const v = values[key];

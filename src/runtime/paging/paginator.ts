@@ -32,6 +32,9 @@ export class Paginator {
   #records = 0;
   // Only cursor/next-URL paging can repeat itself; counting paging always moves on.
   readonly #seen = new Set<string>();
+  #lastFingerprint?: string;
+  /** True when the last page repeated the one before (an API ignoring the page parameter): drop it. */
+  discardLast = false;
 
   constructor(plan: PagingPlan, maxPages?: number) {
     this.#plan = plan;
@@ -64,6 +67,22 @@ export class Paginator {
     };
     if (plan.nextUrl) this.#resolveNextUrl(plan.nextUrl(page), page.requestUrl, ctx);
     this.#largest = Math.max(this.#largest, page.recordCount);
+
+    // Counting paging against an API that ignores the page parameter returns the same page
+    // forever; the short-page rule cannot see it when that page is short, so compare pages.
+    if (plan.increments && page.recordCount > 0) {
+      const fingerprint = JSON.stringify([page.firstRecord, page.lastRecord]);
+      if (fingerprint === this.#lastFingerprint) {
+        this.#records -= page.recordCount;
+        this.discardLast = true;
+        this.warnings.push({
+          code: 'PAGING_REPEATED',
+          message: `paging stopped: page ${state.pageNumber} repeated page ${state.pageNumber - 1} (does the API support the page/offset parameter?)`,
+        });
+        return undefined;
+      }
+      this.#lastFingerprint = fingerprint;
+    }
 
     for (const condition of STOP_CONDITIONS) {
       const stop = condition(ctx);

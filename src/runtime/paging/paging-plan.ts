@@ -60,7 +60,7 @@ export function compilePagingPlan({ settings, release, method, parameters, sentV
   const increments = sentVariables.has('PAGE_NUMBER') || sentVariables.has('PAGE_OFFSET');
   const wired = increments || nextUrl !== undefined || tokens.length > 0;
   const totalCountPath = pick('totalCountPath');
-  const hasMorePath = (method as { hasMorePath?: string } | undefined)?.hasMorePath ?? (release as { hasMorePath?: string } | undefined)?.hasMorePath;
+  const hasMorePath = method?.hasMorePath ?? release?.hasMorePath;
   return {
     enabled: on && wired,
     pageSize,

@@ -9,6 +9,9 @@ export interface PageResponse {
   requestUrl: string;
   /** Raw records on the page. */
   recordCount: number;
+  /** First and last raw record: identify a page, to notice an API that ignores the page parameter. */
+  firstRecord?: unknown;
+  lastRecord?: unknown;
 }
 
 export type ResponseReader = (page: PageResponse) => string | undefined;

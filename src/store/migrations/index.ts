@@ -2,10 +2,18 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
 import * as m0001 from './0001-foundation.js'
 import * as m0002 from './0002-accounts.js'
+import * as m0002s from './0002-script-storage.js'
+import * as m0004 from './0004-jobs.js'
+import * as m0005 from './0005-templates.js'
+import * as m0006 from './0006-cycles.js'
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
   '0002-accounts': m0002,
+  '0002-script-storage': m0002s,
+  '0004-jobs': m0004,
+  '0005-templates': m0005,
+  '0006-cycles': m0006,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

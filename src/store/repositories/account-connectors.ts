@@ -15,6 +15,8 @@ export interface AuthFailure {
 export interface Hints {
   auth: Record<string, string>
   properties: Record<string, string>
+  /** OAuth2: which tokens are held. */
+  tokens?: { accessToken: boolean; refreshToken: boolean }
 }
 
 export interface AccountConnector {

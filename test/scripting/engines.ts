@@ -1,0 +1,44 @@
+// Every script test runs once per available engine: isolated-vm where it loads on this Node, and
+// the QuickJS wasm fallback always. Runners are shared within a test file and disposed at its end.
+import { after } from 'node:test';
+import { createScriptRunner } from '../../src/scripting/script-runner.js';
+import type { ScriptRunner, ScriptRunnerOptions } from '../../src/scripting/script-runner.js';
+import { ISOLATED_VM_MODULES, probeIsolatedVm } from '../../src/scripting/engines/select-engine.js';
+import type { EngineName } from '../../src/scripting/engines/engine.js';
+
+export function availableEngines(): EngineName[] {
+  const engines: EngineName[] = [];
+  if (ISOLATED_VM_MODULES.some((m) => probeIsolatedVm(m).usable)) engines.push('isolated-vm');
+  engines.push('quickjs');
+  return engines;
+}
+
+export const ENGINES = availableEngines();
+
+const created: ScriptRunner[] = [];
+const shared = new Map<EngineName, Promise<ScriptRunner>>();
+
+after(async () => {
+  await Promise.all([...created.map((r) => r.dispose()), ...[...shared.values()].map(async (p) => (await p).dispose())]);
+});
+
+/** The file's shared runner of an engine (default options). */
+export function runnerFor(engine: EngineName): Promise<ScriptRunner> {
+  let r = shared.get(engine);
+  if (!r) {
+    r = createScriptRunner({ engine, logger: null });
+    shared.set(engine, r);
+  }
+  return r;
+}
+
+/** A runner with its own options, disposed with the file. */
+export async function createRunner(engine: EngineName, options: Omit<ScriptRunnerOptions, 'engine'> = {}): Promise<ScriptRunner> {
+  const r = await createScriptRunner({ logger: null, ...options, engine });
+  created.push(r);
+  return r;
+}
+
+let keys = 0;
+/** A fresh isolation key (a fresh context), so tests do not share sandbox state unless they mean to. */
+export const freshKey = (label = 'test') => `${label}/${++keys}/${process.pid}`;
