@@ -12,6 +12,7 @@ import { connectorRoutes } from './routes/connectors.js'
 import { adminPartnerRoutes, selfPartnerRoutes } from './routes/partners.js'
 import { releaseRoutes } from './routes/releases.js'
 import { templateRoutes } from './routes/templates.js'
+import { cycleRoutes, templateInstallRoutes } from './routes/cycles.js'
 import { accountRoutes } from './routes/accounts.js'
 import { accountConnectorRoutes } from './routes/account-connectors.js'
 import { connectorPropertyRoutes } from './routes/connector-properties.js'
@@ -52,6 +53,11 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, log
     await services.store.ping()
     return { status: 'ok' }
   })
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const stats = await services.queue.stats()
+    for (const [state, n] of Object.entries(stats)) services.metrics.queueDepth.set({ state }, n)
+    return reply.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics())
+  })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
   await app.register(adminPartnerRoutes, { prefix: '/v1/partners', partners: services.partners })
@@ -67,6 +73,8 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, log
       await v1.register(releaseMethodRoutes, { prefix: '/connectors/:cid/releases/:rid/methods', releases: services.releases, http: services.http })
       await v1.register(connectorPropertyRoutes, { prefix: '/connectors/:cid/properties', accountConnectors: services.accountConnectors })
       await v1.register(templateRoutes, { prefix: '/templates', templates: services.templates })
+      await v1.register(templateInstallRoutes, { prefix: '/templates', cycles: services.cycles })
+      await v1.register(cycleRoutes, { prefix: '/accounts/:aid/cycles', cycles: services.cycles, store: services.store })
       await v1.register(accountRoutes, { prefix: '/accounts', accounts: services.accounts })
       await v1.register(accountConnectorRoutes, { prefix: '/accounts/:aid/connectors', accountConnectors: services.accountConnectors })
     },

@@ -40,6 +40,7 @@ import type { Account } from '../store/repositories/accounts.js'
 import type { AccountConnector, AuthFailure } from '../store/repositories/account-connectors.js'
 import type { Release } from '../store/repositories/releases.js'
 import type { Store } from '../store/store.js'
+import type { MethodInvocation } from '../engine/method-invoker.js'
 import type { Principal } from './partners.js'
 
 /** How long an OAuth2 `state` (and so an authorization attempt) stays valid. */
@@ -165,6 +166,8 @@ export interface OAuthCallbackResult {
 export interface AccountConnectorServiceOptions {
   /** The externally reachable base URL of this server (the OAuth2 redirect URI is built on it). */
   publicUrl?: string
+  /** Called after an account connector is deauthenticated (the engine pauses the cycles using it). */
+  onDeauthenticated?: (accountConnectorId: string) => Promise<void>
   /** The OAuth2 script events of a release for an account (the scripting engine plugs in here). */
   oauthHooks?: (ctx: { compiled: CompiledConnector; partnerId: string; accountId: string; externalAccountId: string | null }) => Promise<OAuth2ScriptHooks | undefined>
 }
@@ -194,6 +197,7 @@ export class AccountConnectorService {
   readonly #compiled = new ReleaseCache()
   readonly #publicUrl?: string
   readonly #oauthHooks?: AccountConnectorServiceOptions['oauthHooks']
+  readonly #onDeauthenticated?: AccountConnectorServiceOptions['onDeauthenticated']
 
   constructor(
     private readonly store: Store,
@@ -204,6 +208,7 @@ export class AccountConnectorService {
   ) {
     this.#publicUrl = opts.publicUrl?.replace(/\/+$/, '')
     this.#oauthHooks = opts.oauthHooks
+    this.#onDeauthenticated = opts.onDeauthenticated
   }
 
   // ---- reading ---------------------------------------------------------------------------
@@ -316,6 +321,7 @@ export class AccountConnectorService {
     s.auth = Object.fromEntries(Object.entries(s.auth).filter(([k]) => CLIENT_KEYS.includes(k)))
     this.#unauthenticated(s, null)
     await this.#save(s)
+    await this.#onDeauthenticated?.(s.ac.id)
     return view(s.ac)
   }
 
@@ -484,6 +490,34 @@ export class AccountConnectorService {
     result.requests = requests.map(summary)
     if (s.dirty) await this.#save(s)
     return result
+  }
+
+  /**
+   * The engine's method calls (MethodInvoker): a cycle step's method on the release the step is
+   * pinned to, with this account connector's credentials, properties and rate limit.
+   */
+  async *invoke(inv: MethodInvocation): AsyncGenerator<MethodPage> {
+    const ac = await this.store.accountConnectors.getForPartner(inv.partnerId, inv.accountConnectorId)
+    if (!ac || ac.accountId !== inv.accountId) throw notFound('account connector', inv.accountConnectorId)
+    const account = await this.#account(inv.partnerId, inv.accountId)
+    const release = await this.store.releases.get(inv.connectorId, inv.releaseId)
+    if (!release) throw notFound('release', inv.releaseId)
+    const s = await this.#session(ac, account, release, this.#openSecrets(ac))
+    this.#assertAuthenticated(s)
+    const ctx = this.#context(s, { parameters: inv.parameters, fields: inv.fields, ...(inv.maxPages !== undefined ? { maxPages: inv.maxPages } : {}) })
+    ctx.vars = { ...ctx.vars, ...inv.builtIns }
+    if (inv.signal) ctx.signal = inv.signal
+    try {
+      yield* executeMethod(s.compiled, inv.methodId, ctx)
+    } catch (err) {
+      if (err instanceof AuthError) {
+        this.#unauthenticated(s, { stage: 'tokenRefresh', ...(err.status !== undefined ? { status: err.status } : {}), message: describeError(err, this.#secretValues(s)).message })
+        s.dirty = true
+      }
+      throw err
+    } finally {
+      if (s.dirty) await this.#save(s)
+    }
   }
 
   /** Value/label pairs of a lookup, searchable (by the API when the lookup declares a search parameter) and paged. */

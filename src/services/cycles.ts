@@ -175,10 +175,7 @@ export class CycleService {
     const at = this.clock.now().toISOString()
     const active: Cycle = { ...cycle, status: 'active', statusReason: null, intervalMinutes: webhook || input.runOnce ? null : (input.interval ?? null), startAt: input.startTime ?? null, runOnce: !!input.runOnce && !webhook, activatedAt: at, updatedAt: at }
     await this.store.cycles.update(id, { status: 'active', status_reason: null, interval_minutes: active.intervalMinutes, start_at: active.startAt, run_once: active.runOnce ? 1 : 0, activated_at: at, updated_at: at })
-    if (!webhook) {
-      if (active.runOnce && !active.startAt) await this.scheduler.runNow(id)
-      else await this.scheduler.schedule(active)
-    }
+    if (!webhook) await this.scheduler.schedule(active)
     return this.get(actor.partnerId, accountId, id)
   }
 
@@ -189,10 +186,10 @@ export class CycleService {
     return { ...(await this.get(actor.partnerId, accountId, id)), droppedTransactions: dropped }
   }
 
-  /** Pauses a cycle (by the partner, or by the system with a reason: status `error`). */
-  async pause(cycleId: string, reason: string | null): Promise<void> {
+  /** Pauses a cycle: by the partner, or by the system with a reason (status `error` by default). */
+  async pause(cycleId: string, reason: string | null, status: 'paused' | 'error' = reason ? 'error' : 'paused'): Promise<void> {
     await this.scheduler.unschedule(cycleId)
-    await this.store.cycles.update(cycleId, { status: reason ? 'error' : 'paused', status_reason: reason, updated_at: this.clock.now().toISOString() })
+    await this.store.cycles.update(cycleId, { status, status_reason: reason, updated_at: this.clock.now().toISOString() })
   }
 
   async runNow(actor: Principal, accountId: string, id: string): Promise<void> {

@@ -17,6 +17,12 @@ import { ConnectorService } from './connectors.js'
 import { PartnerService } from './partners.js'
 import { ReleaseService } from './releases.js'
 import { TemplateService } from './templates.js'
+import { CycleService } from './cycles.js'
+import { Engine } from '../engine/engine.js'
+import { EngineMetrics } from '../engine/metrics.js'
+import { createJobQueue } from '../engine/queue/create-job-queue.js'
+import type { JobQueue } from '../engine/queue/job-queue.js'
+import { engineTasks, type EngineTasks } from '../engine/tasks.js'
 
 export interface Services {
   store: Store
@@ -27,6 +33,10 @@ export interface Services {
   templates: TemplateService
   accounts: AccountService
   accountConnectors: AccountConnectorService
+  cycles: CycleService
+  queue: JobQueue<EngineTasks>
+  engine: Engine
+  metrics: EngineMetrics
   /** Outbound HTTP for connector calls (SSRF-guarded unless allowPrivateNetwork). */
   http: HttpSender
   close(): Promise<void>
@@ -36,7 +46,19 @@ export interface Services {
 export type ServicesConfig = Pick<Config, 'databaseUrl' | 'adminToken'> & Partial<Pick<Config, 'secretKey' | 'allowPrivateNetwork' | 'publicUrl'>>
 
 
-export async function createServices(config: ServicesConfig, opts: { clock?: Clock; db?: OpenOptions; http?: HttpSender } = {}): Promise<Services> {
+export interface ServicesOptions {
+  clock?: Clock
+  db?: OpenOptions
+  http?: HttpSender
+  /** graphile-worker's schema on PostgreSQL (tests isolate runs with their own) */
+  workerSchema?: string
+  /** waits between "retry after a wait" attempts (tests shorten them) */
+  retryWaitsMs?: readonly number[]
+  /** collect Node's default process metrics too (the server does; tests don't) */
+  defaultMetrics?: boolean
+}
+
+export async function createServices(config: ServicesConfig, opts: ServicesOptions = {}): Promise<Services> {
   const clock = opts.clock ?? systemClock
   const store = new Store(openDatabase(config.databaseUrl, opts.db))
   await store.migrate()
@@ -53,14 +75,45 @@ export async function createServices(config: ServicesConfig, opts: { clock?: Clo
   // The script sandbox starts on first use (a release whose script handles an OAuth2 event).
   let scripts: Promise<ScriptRunner> | undefined
   const scriptRunner = () => (scripts ??= import('../scripting/index.js').then((m) => m.createScriptRunner()))
+  // Late-bound: deauthentication pauses cycles, cycles run through the engine, the engine calls
+  // methods through the account connectors.
+  let cycles: CycleService | undefined
   const accountConnectors = new AccountConnectorService(store, clock, box, http, {
     publicUrl: config.publicUrl ?? undefined,
+    onDeauthenticated: async (accountConnectorId) => {
+      for (const cycleId of await store.cycles.cyclesUsingAccountConnector(accountConnectorId)) {
+        const c = await store.cycles.getById(cycleId)
+        if (c?.status === 'active') await cycles!.pause(cycleId, `account connector ${accountConnectorId} was deauthenticated`, 'paused')
+      }
+    },
     oauthHooks: ({ compiled, ...ids }) => oauthScriptHooks(scriptRunner, { script: compiled.definition.script, ...ids }),
   })
+  const metrics = new EngineMetrics({ defaultMetrics: opts.defaultMetrics })
+  const queue = createJobQueue<EngineTasks>(store.database, {
+    payloadSchemas: engineTasks,
+    ...(store.database.dialect === 'postgres' ? { databaseUrl: config.databaseUrl, ...(opts.workerSchema ? { workerSchema: opts.workerSchema } : {}) } : {}),
+  })
+  await queue.migrate()
+  const engine = new Engine({
+    store,
+    clock,
+    queue,
+    metrics,
+    invoker: { pages: (inv) => accountConnectors.invoke(inv) },
+    evaluate: async (expression, data) => {
+      const r = await (await scriptRunner()).evalExpression(expression, data, { isolationKey: 'inline' })
+      if (!r.ok) throw new Error(`inline script: ${r.error.message}`)
+      return r.value
+    },
+    pauseCycle: (cycleId, reason) => cycles!.pause(cycleId, reason),
+    ...(opts.retryWaitsMs ? { retryWaitsMs: opts.retryWaitsMs } : {}),
+  })
+  cycles = new CycleService(store, clock, engine)
   const close = async () => {
+    await queue.close({ timeoutMs: 5000 })
     if (scripts) await (await scripts).dispose()
     await ownHttp?.close()
     await store.close()
   }
-  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, http, close }
+  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, cycles, queue, engine, metrics, http, close }
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp } from '../../src/api/build-app.js'
 import type { HttpSender } from '../../src/runtime/exchange.js'
 import type { Clock } from '../../src/shared/clock.js'
-import { createServices, type Services, type ServicesConfig } from '../../src/services/services.js'
+import { createServices, type Services, type ServicesConfig, type ServicesOptions } from '../../src/services/services.js'
 import { createTestDatabase, type TestDatabase } from './databases.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
@@ -26,11 +26,13 @@ export interface TestAppOptions {
   http?: HttpSender
   /** A fastify logger config (e.g. a pino stream that captures lines). */
   logger?: object
+  /** Extra service options, e.g. short retry waits for engine tests. */
+  services?: Omit<ServicesOptions, 'db' | 'clock' | 'http'>
 }
 
 export async function startTestApp(dialect: 'sqlite' | 'postgres', opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(dialect)
-  const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN, ...opts.config }, { db: { schema: db.schema, poolSize: 4 }, clock: opts.clock, http: opts.http })
+  const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN, ...opts.config }, { db: { schema: db.schema, poolSize: 4 }, clock: opts.clock, http: opts.http, ...(db.schema ? { workerSchema: `${db.schema}_gw` } : {}), ...(opts.services ?? {}) })
   const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes, logger: opts.logger })
   await app.ready()
   const call: TestApp['call'] = (method, url, o = {}) => {

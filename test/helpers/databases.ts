@@ -37,6 +37,7 @@ export async function createTestDatabase(name: 'sqlite' | 'postgres'): Promise<T
       const c = new pg.Client({ connectionString: url })
       await c.connect()
       await c.query(`drop schema if exists ${schema} cascade`)
+      await c.query(`drop schema if exists ${schema}_gw cascade`)
       await c.end()
     },
   }

@@ -43,7 +43,7 @@ for (const engine of ENGINES) {
         out.helperCtor = btoa.constructor('return typeof process')();
         out.helperProto = typeof Object.getPrototypeOf(http_request).constructor('return this')().process;
         out.evalProcess = eval('typeof process');
-        out.indirect = (0, eval)('typeof require("x")') ;
+        out.indirect = (0, eval)('typeof require');
         out.arrow = (() => {}).constructor('return typeof process')();
         out.async = (async function () {}).constructor('return typeof process')().constructor.name;
         out.gen = Object.getPrototypeOf(function* () {}).constructor('return typeof process')().next().value;
@@ -75,9 +75,10 @@ for (const engine of ENGINES) {
       }`, { globals: { method_response_headers: {} } });
       assert.equal(code(r), 'ok', JSON.stringify(r.result));
       const res = r.globals.method_response as Record<string, unknown>;
-      assert.deepEqual(res, { trap: { a: 1 }, sneaky: { fromToJSON: true }, prim: { a: 1 }, getter: { g: 'computed-in-sandbox' } });
+      // The proxy's traps (here: a toJSON) ran in the sandbox; the host got their JSON result.
+      assert.deepEqual(res, { trap: 'trapped', sneaky: { fromToJSON: true }, prim: { a: 1 }, getter: { g: 'computed-in-sandbox' } });
       assert.equal(Object.getPrototypeOf(res), Object.prototype);
-      assert.equal(Object.getPrototypeOf(res.trap), Object.prototype);
+      assert.deepEqual(r.globals.method_response_headers, {});
       const loopingGetter = await run(`function after_action() { method_response = {}; Object.defineProperty(method_response, 'x', { enumerable: true, get: function () { while (true) {} } }); return true }`, { timeoutMs: 500 });
       assert.equal(code(loopingGetter), 'SCRIPT_TIMEOUT');
       const badThrow = await run(`function after_action() { throw new Proxy({}, { get: function () { throw new Error('nope') } }) }`);

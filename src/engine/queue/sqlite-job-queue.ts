@@ -1,16 +1,19 @@
 // The built-in queue: jobs in the app's SQLite database (`queue_jobs`, migration 0004-jobs), run
 // in this process. Only one process may own the database file.
 //
-// - Claim: one `UPDATE … RETURNING` over `status = 'queued'` rows only (no OR on expired locks:
-//   that defeated the index), in (priority, runAt, id) order, at most one job per busy-free named
-//   queue. Claiming sets `locked_by` and a lease (`locked_until`) and counts the attempt.
+// - Cycle: one write transaction deletes the rows of jobs that succeeded since the last cycle and
+//   claims jobs for the free slots. On SQLite each commit costs more than its statements, so
+//   batching both is what makes the queue fast.
+// - Claim: reads `status = 'queued'` rows only (no OR on expired locks: that defeated the index)
+//   in (priority, runAt, id) order, at most one job per named queue that has none running, then
+//   `UPDATE … RETURNING` by id. Claiming sets `locked_by`, a lease (`locked_until`) and counts
+//   the attempt.
 // - Wake-up: enqueue wakes the worker in-process (no polling delay); delayed jobs set a timer; a
 //   1 s safety poll catches anything else. An enqueue inside a caller's transaction also wakes
 //   the worker: its claim waits for Kysely's single SQLite connection, i.e. for the commit.
 // - Leases: renewed every leaseMs/3 while the job runs; a reaper timer puts jobs whose lease
 //   expired (their process died) back to `queued` (or `failed` when out of attempts).
-// - Completion deletes the row; a failure sets `queued` with backoff, or `failed` (kept) once
-//   `attempts >= max_attempts`.
+// - A failure sets `queued` with backoff, or `failed` (kept) once `attempts >= max_attempts`.
 import { randomBytes } from 'node:crypto'
 import { type Kysely, type Selectable, sql } from 'kysely'
 import type { DB, QueueJobsTable } from '../../store/tables.js'

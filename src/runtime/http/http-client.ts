@@ -267,6 +267,15 @@ export class HttpClient {
     };
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) throw tooLarge(`content-length ${declared}`);
+    if (Number.isFinite(declared) && res.headers['content-length'] !== undefined) {
+      // A declared length within the cap: undici reads it in one go (cheaper than iterating), and
+      // it refuses a body longer than its declared length, so the cap still holds.
+      try {
+        return Buffer.from(await res.body.arrayBuffer());
+      } catch (err) {
+        throw err instanceof HttpCallError ? err : this.toError(err, ctx);
+      }
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     try {

@@ -22,7 +22,7 @@ function recorder() {
 }
 
 for (const dialect of dialects()) {
-  describe(`JobQueue contract [${dialect}]`, () => {
+  describe(`JobQueue contract [${dialect}]`, { timeout: 120_000 }, () => {
     let h: QueueHarness
     before(async () => {
       h = await queueHarness(dialect)

@@ -31,7 +31,7 @@ async function terminate(w: FixtureWorker): Promise<void> {
 }
 
 for (const dialect of dialects()) {
-  describe(`queue crash safety [${dialect}]`, () => {
+  describe(`queue crash safety [${dialect}]`, { timeout: 120_000 }, () => {
     let h: QueueHarness
     const children: FixtureWorker[] = []
     before(async () => {
