@@ -22,17 +22,20 @@ export const PROJECTS = [
 export interface SaasApi extends TestServer {
   /** The session token /account hands out; /contacts needs it in X-Session. */
   sessionToken: string
+  /** bodies POSTed to /contacts */
+  created: unknown[]
 }
 
 /**
  * `accepts(req)` decides whether the credentials are good (401 otherwise).
  * GET /me → the user; GET /account → `{tenant: {id, region}, session: {token}}`;
  * GET /contacts?page=&per_page= → `{data}` (needs X-Session and X-Tenant);
- * GET /projects?q= → `{projects: [{id, name}]}`.
+ * GET /projects?q= → `{projects: [{id, name}]}`; POST /contacts → `{id}` (kept in `created`).
  */
 export function saasApi(accepts: (req: IncomingMessage) => boolean, port = 0): Promise<SaasApi> {
   const sessionToken = `sess_${randomBytes(12).toString('hex')}`
-  return startServer((req, res) => {
+  const created: unknown[] = []
+  return startServer((req, res, body) => {
     const url = new URL(req.url ?? '/', 'http://x')
     // Like some real APIs, the error echoes what was sent: Plexus must redact it.
     if (!accepts(req)) return json(res, { error: 'invalid credentials', received: req.headers['x-api-key'] ?? null }, 401)
@@ -44,6 +47,10 @@ export function saasApi(accepts: (req: IncomingMessage) => boolean, port = 0): P
       case '/contacts': {
         if (req.headers['x-session'] !== sessionToken) return json(res, { error: 'no session' }, 403)
         if (req.headers['x-tenant'] !== 'tenant-42') return json(res, { error: 'no tenant' }, 400)
+        if (req.method === 'POST') {
+          created.push(JSON.parse(body || '{}'))
+          return json(res, { id: `ct_${created.length}` }, 201)
+        }
         const page = Number(url.searchParams.get('page') ?? 1)
         const size = Number(url.searchParams.get('per_page') ?? 2)
         return json(res, { data: CONTACTS.slice((page - 1) * size, page * size) })
@@ -55,7 +62,7 @@ export function saasApi(accepts: (req: IncomingMessage) => boolean, port = 0): P
       default:
         return json(res, { error: 'not found' }, 404)
     }
-  }, '127.0.0.1', port).then((s) => Object.assign(s, { sessionToken }))
+  }, '127.0.0.1', port).then((s) => Object.assign(s, { sessionToken, created }))
 }
 
 export interface OAuthClient {
