@@ -18,16 +18,21 @@ import { accountConnectorRoutes } from './routes/account-connectors.js'
 import { connectorPropertyRoutes } from './routes/connector-properties.js'
 import { oauthCallbackRoutes } from './routes/oauth.js'
 import { releaseMethodRoutes } from './routes/release-methods.js'
+import { hookRoutes } from './routes/hooks.js'
+import { webhookDeliveryRoutes } from './routes/webhook-deliveries.js'
+import { upgradeRoutes } from './routes/upgrades.js'
 import { validatorCompiler } from './validation.js'
 import { redactPaths } from '../shared/logging.js'
 
 export interface AppOptions {
   services: Services
   bodyLimitBytes?: number
+  /** body limit of webhook deliveries (`/hooks`), default the app's body limit */
+  webhookBodyLimitBytes?: number
   logger?: boolean | object
 }
 
-export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, logger = false }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, webhookBodyLimitBytes, logger = false }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: bodyLimitBytes,
     logger: logger === true ? { redact: redactPaths } : logger,
@@ -63,6 +68,8 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, log
   await app.register(adminPartnerRoutes, { prefix: '/v1/partners', partners: services.partners })
   await app.register(selfPartnerRoutes, { prefix: '/v1/partner', partners: services.partners })
   // Reached by users' browsers, not by partners: validated by its signed state, not an API key.
+  // Reached by third parties: the unguessable webhook id is the credential, not an API key.
+  await app.register(hookRoutes, { prefix: '/hooks', webhooks: services.webhooks, bodyLimitBytes: webhookBodyLimitBytes })
   await app.register(oauthCallbackRoutes, { prefix: '/v1/oauth', accountConnectors: services.accountConnectors })
   await app.register(
     async (v1) => {
@@ -76,6 +83,8 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, log
       await v1.register(templateInstallRoutes, { prefix: '/templates', cycles: services.cycles })
       await v1.register(cycleRoutes, { prefix: '/accounts/:aid/cycles', cycles: services.cycles, store: services.store })
       await v1.register(accountRoutes, { prefix: '/accounts', accounts: services.accounts })
+      await v1.register(webhookDeliveryRoutes, { webhooks: services.webhooks, store: services.store })
+      await v1.register(upgradeRoutes, { upgrades: services.upgrades })
       await v1.register(accountConnectorRoutes, { prefix: '/accounts/:aid/connectors', accountConnectors: services.accountConnectors })
     },
     { prefix: '/v1' },

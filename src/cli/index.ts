@@ -1,11 +1,12 @@
-// The `plexus` CLI: serve and migrate in process; partner/connector/release commands over the
-// HTTP API (PLEXUS_URL). Exit codes: 0 ok, 1 API error (4xx/5xx) or failure, 2 usage error,
-// 3 server unreachable.
+// The `plexus` CLI: serve, worker and migrate in process; partner, connector, release, account,
+// template and cycle commands over the HTTP API (PLEXUS_URL). Exit codes: 0 ok, 1 API error
+// (4xx/5xx) or failure, 2 usage error, 3 server unreachable.
 import { readFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { Command, CommanderError } from 'commander'
 import { registerAccountCommands } from './commands/account.js'
 import { registerConnectorCommands } from './commands/connector.js'
+import { registerCycleCommands } from './commands/cycle.js'
 import { registerPartnerCommands } from './commands/partner.js'
 import { registerReleaseCommands } from './commands/release.js'
 import { registerServerCommands } from './commands/server.js'
@@ -20,7 +21,7 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const status = { code: 0 }
   const program = new Command('plexus')
-    .description('Plexus: custom connectors and their releases')
+    .description('Plexus: custom connectors and their releases, templates, and the cycles that run them')
     .version(version)
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
@@ -36,6 +37,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   registerConnectorCommands(program, ctx)
   registerReleaseCommands(program, ctx)
   registerAccountCommands(program, ctx)
+  registerCycleCommands(program, ctx)
 
   const fail = (code: number, ...lines: string[]) => {
     for (const l of lines) io.stderr.write(l + '\n')

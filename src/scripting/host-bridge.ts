@@ -1,7 +1,6 @@
 // The host side of one execution: checks every call a script makes (names, argument shapes, caps,
 // deadline) before it reaches the ScriptHost, and turns every failure into a redacted message.
 import type { HostBridge } from './engines/engine.js';
-import { callPureHelper } from './helpers/index.js';
 import type { ScriptLimits } from './limits.js';
 import type { SecretMasker } from './secrets.js';
 import { MAX_STORAGE_KEY_CHARS, MAX_STORAGE_VALUE_BYTES } from './script-host.js';
@@ -19,20 +18,20 @@ export class ExecutionBridge implements HostBridge {
   timedOut = false;
   readonly #host: ScriptHost | undefined;
   readonly #limits: ScriptLimits;
-  readonly #deadline: number;
+  /** When the sandbox started the execution (epoch ms); 0 before. */
+  startedAt = 0;
+  #deadline = Number.POSITIVE_INFINITY;
   readonly #masker: SecretMasker;
 
-  constructor(host: ScriptHost | undefined, limits: ScriptLimits, deadline: number, masker: SecretMasker) {
+  constructor(host: ScriptHost | undefined, limits: ScriptLimits, masker: SecretMasker) {
     this.#host = host;
     this.#limits = limits;
-    this.#deadline = deadline;
     this.#masker = masker;
   }
 
-  pure(name: string, argsJson: string): string {
-    const out = callPureHelper(name, argsJson);
-    // Helper errors may quote their input (which can hold a secret).
-    return out.startsWith('{"error"') ? JSON.stringify({ error: this.#masker.redact((JSON.parse(out) as { error: string }).error) }) : out;
+  begin(deadline: number): void {
+    this.startedAt = Date.now();
+    this.#deadline = deadline;
   }
 
   async call(name: string, argsJson: string): Promise<string> {

@@ -141,12 +141,6 @@ export interface ScriptRunnerOptions {
   limits?: Partial<ScriptLimits>;
   /** JS libraries offered to scripts (`require(name)`, and a lazy global when `global` is set). */
   libraries?: Array<{ name: string; global?: string; source: string }>;
-  /**
-   * isolated-vm only: executions that cannot make host calls first run synchronously for at most
-   * this many ms (faster; blocks the event loop that long at most), then asynchronously. Default
-   * 25; 0 = always asynchronous.
-   */
-  syncSliceMs?: number;
   /** Receives the engine choice at start-up (pino-compatible). Default: one line on stderr. */
   logger?: { info(obj: object, msg?: string): void } | null;
 }
@@ -162,7 +156,6 @@ export async function createScriptRunner(options: ScriptRunnerOptions = {}): Pro
     sandboxes: Math.max(1, Math.floor(options.sandboxes ?? 2)),
     contextsPerSandbox: Math.max(1, Math.floor(options.contextsPerSandbox ?? 32)),
     driverConfig: { maxLogChars: MAX_LOG_CHARS, libraries: options.libraries ?? [] },
-    syncSliceMs: options.syncSliceMs,
   });
   const info = engine.info;
   const line = { engine: info.name, version: info.version, module: info.module, reason: info.reason };
@@ -256,14 +249,14 @@ export class SandboxScriptRunner implements ScriptRunner {
     const first = body(wantsHost || this.#engine.hostCallsAlwaysAvailable);
     if (first.length > MAX_INPUT_CHARS) return fail({ code: 'SCRIPT_INPUT', message: `the script input (${first.length} characters) is larger than ${MAX_INPUT_CHARS}` });
 
-    const deadline = Date.now() + limits.timeoutMs;
-    let bridge = new ExecutionBridge(req.host, limits, deadline, masker);
-    let outcome = await this.#engine.run({ key: req.isolationKey, levels, body: first, deadline, bridge }, wantsHost);
+    let bridge = new ExecutionBridge(req.host, limits, masker);
+    let outcome = await this.#engine.run({ key: req.isolationKey, levels, body: first, timeoutMs: limits.timeoutMs, bridge }, wantsHost);
     if (outcome.kind === 'done' && outcome.envelope.includes('"needAsync":true')) {
-      // A host call reached through an indirect name: run again where host calls work. Nothing
-      // happened on the host the first time (host calls are the only effects a script has).
-      bridge = new ExecutionBridge(req.host, limits, deadline, masker);
-      outcome = await this.#engine.run({ key: req.isolationKey, levels, body: body(true), deadline, bridge }, true);
+      // A host call reached through an indirect name: run again where host calls work, with the
+      // time left. Nothing happened on the host the first time (host calls are a script's only effects).
+      const left = limits.timeoutMs - (Date.now() - bridge.startedAt);
+      bridge = new ExecutionBridge(req.host, limits, masker);
+      outcome = await this.#engine.run({ key: req.isolationKey, levels, body: body(true), timeoutMs: left, bridge }, true);
     }
     const mapped = this.#map(outcome, bridge, masker, limits);
     if ('error' in mapped) {
@@ -313,12 +306,12 @@ export class SandboxScriptRunner implements ScriptRunner {
       `"source":${JSON.stringify(source)},"data":${dataJson}}`;
     const first = body(wantsHost || this.#engine.hostCallsAlwaysAvailable);
     if (first.length > MAX_INPUT_CHARS) return { ok: false, error: { code: 'SCRIPT_INPUT', message: 'the fields are too large' }, logs: [] };
-    const deadline = Date.now() + limits.timeoutMs;
-    let bridge = new ExecutionBridge(options.host, limits, deadline, masker);
-    let outcome = await this.#engine.run({ key: options.isolationKey, levels: [], body: first, deadline, bridge }, wantsHost);
+    let bridge = new ExecutionBridge(options.host, limits, masker);
+    let outcome = await this.#engine.run({ key: options.isolationKey, levels: [], body: first, timeoutMs: limits.timeoutMs, bridge }, wantsHost);
     if (outcome.kind === 'done' && outcome.envelope.includes('"needAsync":true')) {
-      bridge = new ExecutionBridge(options.host, limits, deadline, masker);
-      outcome = await this.#engine.run({ key: options.isolationKey, levels: [], body: body(true), deadline, bridge }, true);
+      const left = limits.timeoutMs - (Date.now() - bridge.startedAt);
+      bridge = new ExecutionBridge(options.host, limits, masker);
+      outcome = await this.#engine.run({ key: options.isolationKey, levels: [], body: body(true), timeoutMs: left, bridge }, true);
     }
     const mapped = this.#map(outcome, bridge, masker, limits);
     if ('error' in mapped) return { ok: false, error: { ...mapped.error, level: mapped.error.level ?? 'expression' }, logs: mapped.logs };

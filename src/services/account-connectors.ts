@@ -168,6 +168,8 @@ export interface AccountConnectorServiceOptions {
   publicUrl?: string
   /** Called after an account connector is deauthenticated (the engine pauses the cycles using it). */
   onDeauthenticated?: (accountConnectorId: string) => Promise<void>
+  /** Called before the credentials are cleared (webhook subscriptions are deleted with them). */
+  beforeDeauthenticate?: (accountConnectorId: string) => Promise<void>
   /** The OAuth2 script events of a release for an account (the scripting engine plugs in here). */
   oauthHooks?: (ctx: { compiled: CompiledConnector; partnerId: string; accountId: string; externalAccountId: string | null }) => Promise<OAuth2ScriptHooks | undefined>
 }
@@ -183,8 +185,10 @@ interface Session {
   properties: Record<string, string>
   partnerProperties: Record<string, string>
   specs: PropertySpec[]
-  /** Tokens were rotated: persist at the end of the operation. */
+  /** Tokens were rotated (or a refresh failed): persist at the end of the operation. */
   dirty: boolean
+  /** The sealed credentials as loaded: saves after calls only win if nobody changed them since. */
+  loadedAuth: string | null
 }
 
 const CLIENT_KEYS = ['ClientId', 'ClientSecret']
@@ -198,6 +202,7 @@ export class AccountConnectorService {
   readonly #publicUrl?: string
   readonly #oauthHooks?: AccountConnectorServiceOptions['oauthHooks']
   readonly #onDeauthenticated?: AccountConnectorServiceOptions['onDeauthenticated']
+  readonly #beforeDeauthenticate?: AccountConnectorServiceOptions['beforeDeauthenticate']
 
   constructor(
     private readonly store: Store,
@@ -209,6 +214,7 @@ export class AccountConnectorService {
     this.#publicUrl = opts.publicUrl?.replace(/\/+$/, '')
     this.#oauthHooks = opts.oauthHooks
     this.#onDeauthenticated = opts.onDeauthenticated
+    this.#beforeDeauthenticate = opts.beforeDeauthenticate
   }
 
   // ---- reading ---------------------------------------------------------------------------
@@ -318,6 +324,7 @@ export class AccountConnectorService {
    */
   async deauthenticate(actor: Principal, accountId: string, id: string): Promise<AccountConnectorView> {
     const s = await this.#open(actor.partnerId, accountId, id)
+    await this.#beforeDeauthenticate?.(s.ac.id)
     s.auth = Object.fromEntries(Object.entries(s.auth).filter(([k]) => CLIENT_KEYS.includes(k)))
     this.#unauthenticated(s, null)
     await this.#save(s)
@@ -475,6 +482,7 @@ export class AccountConnectorService {
         if (!isAuthSessionException(err) || !s.release.settings.postInstallPropertyLookupMethod) throw err
         const lookup = await this.#propertyLookup(s)
         if (!lookup.ok) throw err
+        s.dirty = true
         Object.assign(result, { records: [], pages: 0, warnings: [] })
         await attempt()
       }
@@ -488,7 +496,7 @@ export class AccountConnectorService {
       }
     }
     result.requests = requests.map(summary)
-    if (s.dirty) await this.#save(s)
+    await this.#saveAfterCall(s)
     return result
   }
 
@@ -532,7 +540,7 @@ export class AccountConnectorService {
       if (!/^\d+$/.test(query.cursor) || !Number.isSafeInteger(offset)) throw fail('BAD_REQUEST', 'cursor must be the nextCursor of the previous page', [{ path: 'querystring.cursor', message: 'is not a cursor' }])
     }
     const all = await this.#lookupValues(s, def, query.search)
-    if (s.dirty) await this.#save(s)
+    await this.#saveAfterCall(s)
     const items = all.items.slice(offset, offset + query.limit)
     return {
       ok: all.ok,
@@ -582,6 +590,11 @@ export class AccountConnectorService {
       updatedAt: this.#now(),
     })
     return this.getPartnerProperties(actor.partnerId, connectorId)
+  }
+
+  /** Internal (webhook signatures): the partner's property values, sensitive ones unsealed. */
+  async partnerPropertyValues(partnerId: string, connectorId: string): Promise<Record<string, string>> {
+    return this.#partnerValues(partnerId, connectorId)
   }
 
   async #partnerSpecs(partnerId: string, connectorId: string) {
@@ -642,6 +655,7 @@ export class AccountConnectorService {
       partnerProperties: await this.#partnerValues(ac.partnerId, ac.connectorId),
       specs: accountPropertySpecs(release.settings, release.definition),
       dirty: false,
+      loadedAuth: ac.sealedAuth,
     }
   }
 
@@ -683,6 +697,18 @@ export class AccountConnectorService {
   async #save(s: Session): Promise<void> {
     this.#seal(s)
     await this.store.accountConnectors.save(s.ac)
+    s.dirty = false
+  }
+
+  /**
+   * After a call rotated tokens or failed to refresh them: written only if the credentials are
+   * still the ones this call started with. Otherwise another process (or a PUT auth) changed them
+   * meanwhile, and its state is kept rather than overwritten with stale tokens.
+   */
+  async #saveAfterCall(s: Session): Promise<void> {
+    if (!s.dirty) return
+    this.#seal(s)
+    await this.store.accountConnectors.save(s.ac, { ifSealedAuth: s.loadedAuth })
     s.dirty = false
   }
 

@@ -9,6 +9,8 @@ import { newId } from '../shared/ids.js'
 import type { Cycle, CycleStep, UserValue } from '../store/repositories/cycles.js'
 import type { Store } from '../store/store.js'
 import type { Principal } from './partners.js'
+import { stepReleaseInfo, type StepReleaseInfo } from './step-updates.js'
+import type { WebhookService } from './webhooks.js'
 
 /** How the engine runs cycles; the service decides when. */
 export interface CycleScheduler {
@@ -37,7 +39,8 @@ export interface ActivateInput {
 }
 
 export interface CycleView extends Omit<Cycle, 'partnerId'> {
-  steps: CycleStep[]
+  /** a webhook trigger step also shows its URL (`webhookId`, `webhookUrl`) */
+  steps: Array<CycleStep & StepReleaseInfo & { webhookId?: string; webhookUrl?: string }>
   prerequisites: Prerequisite[]
 }
 
@@ -46,6 +49,7 @@ export class CycleService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly scheduler: CycleScheduler,
+    private readonly webhooks?: WebhookService,
   ) {}
 
   async install(actor: Principal, templateId: string, input: InstallInput): Promise<CycleView & { missingConnectors: Array<{ connectorId: string; stepKeys: string[] }> }> {
@@ -101,6 +105,7 @@ export class CycleService {
       lastSuccessfulRunAt: null,
     }))
     await this.store.db.transaction().execute((tx) => this.store.cycles.insert(tx, cycle, steps))
+    if (this.webhooks && (await this.isWebhookTriggered(steps))) await this.webhooks.ensureEndpoint(cycle.partnerId, cycle.id, steps[0]!.id)
     const view = await this.get(actor.partnerId, account.id, cycle.id)
     return { ...view, missingConnectors: [...missing].map(([connectorId, stepKeys]) => ({ connectorId, stepKeys })) }
   }
@@ -131,7 +136,10 @@ export class CycleService {
     const cycle = await this.load(partnerId, accountId, id)
     const steps = await this.store.cycles.steps(id)
     const { partnerId: _p, ...view } = cycle
-    return { ...view, steps, prerequisites: await this.prerequisites(cycle, steps) }
+    const info = await stepReleaseInfo(this.store, steps)
+    const hook = this.webhooks && steps[0] ? await this.webhooks.endpointOfStep(steps[0].id) : undefined
+    const withHook = (s: CycleStep, i: number) => (i === 0 && hook ? { webhookId: hook.id, webhookUrl: this.webhooks!.url(hook.id) } : {})
+    return { ...view, steps: steps.map((s, i) => ({ ...s, ...info[i], ...withHook(s, i) })), prerequisites: await this.prerequisites(cycle, steps) }
   }
 
   async list(partnerId: string, accountId: string, opts: { limit: number; after?: string; status?: Cycle['status'] }) {
@@ -176,6 +184,17 @@ export class CycleService {
     const active: Cycle = { ...cycle, status: 'active', statusReason: null, intervalMinutes: webhook || input.runOnce ? null : (input.interval ?? null), startAt: input.startTime ?? null, runOnce: !!input.runOnce && !webhook, activatedAt: at, updatedAt: at }
     await this.store.cycles.update(id, { status: 'active', status_reason: null, interval_minutes: active.intervalMinutes, start_at: active.startAt, run_once: active.runOnce ? 1 : 0, activated_at: at, updated_at: at })
     if (!webhook) await this.scheduler.schedule(active)
+    else if (this.webhooks) {
+      // Active first: some APIs send a test delivery while the subscription is being made.
+      try {
+        await this.webhooks.subscribe(active, steps[0]!)
+      } catch (err) {
+        const message = (err as Error).message
+        await this.store.cycles.update(id, { status: 'error', status_reason: message, updated_at: this.clock.now().toISOString() })
+        await this.#incident(cycle, steps[0]!.key, 'The webhook subscription failed', message)
+        throw err
+      }
+    }
     return this.get(actor.partnerId, accountId, id)
   }
 
@@ -190,6 +209,21 @@ export class CycleService {
   async pause(cycleId: string, reason: string | null, status: 'paused' | 'error' = reason ? 'error' : 'paused'): Promise<void> {
     await this.scheduler.unschedule(cycleId)
     await this.store.cycles.update(cycleId, { status, status_reason: reason, updated_at: this.clock.now().toISOString() })
+    await this.#unsubscribe(cycleId, true)
+  }
+
+  /** A webhook cycle's subscription is deleted (deleteMethod); a failure is an incident when the cycle stays. */
+  async #unsubscribe(cycleId: string, keepsCycle: boolean): Promise<void> {
+    if (!this.webhooks) return
+    const cycle = await this.store.cycles.getById(cycleId)
+    const trigger = cycle && (await this.store.cycles.steps(cycleId))[0]
+    if (!cycle || !trigger) return
+    const r = await this.webhooks.unsubscribe(cycle, trigger)
+    if (r && !r.ok && keepsCycle) await this.#incident(cycle, trigger.key, 'The webhook unsubscription failed', r.message)
+  }
+
+  async #incident(cycle: Cycle, stepKey: string, message: string, detail: string): Promise<void> {
+    await this.store.db.insertInto('incidents').values({ id: newId('inc'), partner_id: cycle.partnerId, cycle_id: cycle.id, transaction_id: null, step_key: stepKey, level: 'error', message, detail, at: this.clock.now().toISOString() }).execute()
   }
 
   async runNow(actor: Principal, accountId: string, id: string): Promise<void> {
@@ -204,6 +238,7 @@ export class CycleService {
   async delete(actor: Principal, accountId: string, id: string): Promise<void> {
     await this.load(actor.partnerId, accountId, id)
     await this.scheduler.unschedule(id)
+    await this.#unsubscribe(id, false)
     await this.store.cycles.delete(actor.partnerId, id)
   }
 

@@ -194,6 +194,15 @@ export class ReleaseService {
       if (live) {
         await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: live.id, event: 'deprecated', version: formatVersion(live.version), actor: actor.keyId, at, details: { replacedBy: formatVersion(version) } }, tx)
       }
+      if (live && event === 'pushed_minor') {
+        // SPEC §1: a minor push re-pins every step on the previous live release, in this transaction.
+        // Only the pushing partner's own steps: a partner can pin only its own (or library) connectors.
+        // Recorded in the history when something moved.
+        const pin = { partnerId: actor.partnerId, connectorId, fromReleaseId: live.id, toReleaseId: draft.id }
+        const templateSteps = await this.store.templates.repinSteps(tx, pin)
+        const cycleSteps = await this.store.cycles.repinSteps(tx, pin)
+        if (templateSteps + cycleSteps > 0) await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: draft.id, event: 'repinned', version: formatVersion(version), actor: actor.keyId, at, details: { from: { id: live.id, version: formatVersion(live.version) }, to: { id: draft.id, version: formatVersion(version) }, templateSteps, cycleSteps } }, tx)
+      }
     })
     return this.load(connectorId, draft.id)
   }

@@ -18,6 +18,8 @@ import { PartnerService } from './partners.js'
 import { ReleaseService } from './releases.js'
 import { TemplateService } from './templates.js'
 import { CycleService } from './cycles.js'
+import { WebhookService } from './webhooks.js'
+import { UpgradeService } from './upgrades.js'
 import { Engine } from '../engine/engine.js'
 import { EngineMetrics } from '../engine/metrics.js'
 import { createJobQueue } from '../engine/queue/create-job-queue.js'
@@ -34,6 +36,8 @@ export interface Services {
   accounts: AccountService
   accountConnectors: AccountConnectorService
   cycles: CycleService
+  webhooks: WebhookService
+  upgrades: UpgradeService
   queue: JobQueue<EngineTasks>
   engine: Engine
   metrics: EngineMetrics
@@ -56,6 +60,8 @@ export interface ServicesOptions {
   retryWaitsMs?: readonly number[]
   /** collect Node's default process metrics too (the server does; tests don't) */
   defaultMetrics?: boolean
+  /** the queue's lease: how soon a crashed worker's jobs run again (default 30 s; tests shorten it) */
+  queueLeaseMs?: number
 }
 
 export async function createServices(config: ServicesConfig, opts: ServicesOptions = {}): Promise<Services> {
@@ -86,11 +92,19 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
         if (c?.status === 'active') await cycles!.pause(cycleId, `account connector ${accountConnectorId} was deauthenticated`, 'paused')
       }
     },
+    // While the credentials still work: active webhook cycles pause and delete their subscriptions.
+    beforeDeauthenticate: async (accountConnectorId) => {
+      for (const cycleId of await store.cycles.cyclesUsingAccountConnector(accountConnectorId)) {
+        const c = await store.cycles.getById(cycleId)
+        if (c?.status === 'active') await cycles!.pause(cycleId, `account connector ${accountConnectorId} was deauthenticated`, 'paused')
+      }
+    },
     oauthHooks: ({ compiled, ...ids }) => oauthScriptHooks(scriptRunner, { script: compiled.definition.script, ...ids }),
   })
   const metrics = new EngineMetrics({ defaultMetrics: opts.defaultMetrics })
   const queue = createJobQueue<EngineTasks>(store.database, {
     payloadSchemas: engineTasks,
+    ...(opts.queueLeaseMs !== undefined ? { leaseMs: opts.queueLeaseMs } : {}),
     ...(store.database.dialect === 'postgres' ? { databaseUrl: config.databaseUrl, ...(opts.workerSchema ? { workerSchema: opts.workerSchema } : {}) } : {}),
   })
   await queue.migrate()
@@ -108,12 +122,15 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
     pauseCycle: (cycleId, reason) => cycles!.pause(cycleId, reason),
     ...(opts.retryWaitsMs ? { retryWaitsMs: opts.retryWaitsMs } : {}),
   })
-  cycles = new CycleService(store, clock, engine)
+  const webhooks = new WebhookService(store, clock, queue, { publicUrl: config.publicUrl ?? undefined, invoker: { pages: (inv) => accountConnectors.invoke(inv) }, partnerProperties: (pid, cid) => accountConnectors.partnerPropertyValues(pid, cid), scripts: scriptRunner })
+  cycles = new CycleService(store, clock, engine, webhooks)
+  // A forced upgrade that leaves a cycle unrunnable pauses it with the reason (SPEC §7).
+  const upgrades = new UpgradeService(store, clock, (cycleId, reason) => cycles!.pause(cycleId, reason, 'paused'))
   const close = async () => {
     await queue.close({ timeoutMs: 5000 })
     if (scripts) await (await scripts).dispose()
     await ownHttp?.close()
     await store.close()
   }
-  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, cycles, queue, engine, metrics, http, close }
+  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, cycles, webhooks, upgrades, queue, engine, metrics, http, close }
 }

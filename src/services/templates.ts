@@ -1,7 +1,6 @@
 // Templates (SPEC §5): ordered steps pinned to connector releases, validated as a whole on save.
 import type { ConnectorDefinition } from '../definition/schema.js'
 import { checkTemplate, type PinnedRelease } from '../domain/template-rules.js'
-import { formatVersion } from '../domain/lifecycle.js'
 import type { Step, TemplateInput } from '../engine/templates/template-schema.js'
 import { fail, notFound } from '../errors/errors.js'
 import type { Clock } from '../shared/clock.js'
@@ -9,9 +8,10 @@ import { newId } from '../shared/ids.js'
 import type { StoredStep, TemplateRow } from '../store/repositories/templates.js'
 import type { Store } from '../store/store.js'
 import type { Principal } from './partners.js'
+import { stepReleaseInfo, type StepReleaseInfo } from './step-updates.js'
 
 export interface TemplateView extends Omit<TemplateRow, 'partnerId'> {
-  steps: Array<StoredStep & { release?: { id: string; version: string | null } }>
+  steps: Array<StoredStep & StepReleaseInfo>
 }
 
 export class TemplateService {
@@ -72,16 +72,9 @@ export class TemplateService {
     const t = await this.store.templates.get(partnerId, id)
     if (!t) throw notFound('template', id)
     const steps = await this.store.templates.steps(id)
-    const versions = new Map<string, string | null>()
-    for (const s of steps) {
-      const rid = s.connector?.releaseId
-      if (rid && !versions.has(rid)) {
-        const r = await this.store.releases.get(s.connector!.connectorId, rid)
-        versions.set(rid, formatVersion(r?.version ?? null))
-      }
-    }
+    const info = await stepReleaseInfo(this.store, steps)
     const { partnerId: _p, ...view } = t
-    return { ...view, steps: steps.map((s) => (s.connector?.releaseId ? { ...s, release: { id: s.connector.releaseId, version: versions.get(s.connector.releaseId) ?? null } } : s)) }
+    return { ...view, steps: steps.map((s, i) => ({ ...s, ...info[i] })) }
   }
 
   list(partnerId: string, opts: { limit: number; after?: string; name?: string }) {

@@ -218,6 +218,8 @@ export interface IncidentsTable {
 }
 
 export interface DB {
+  webhook_endpoints: WebhookEndpointsTable
+  webhook_deliveries: WebhookDeliveriesTable
   cycles: CyclesTable
   cycle_steps: CycleStepsTable
   transactions: TransactionsTable
@@ -295,4 +297,35 @@ export interface ScriptStorageTable {
   key: string
   value: string
   updated_at: string
+}
+
+// Webhooks (migration 0008-webhooks): a webhook trigger step's endpoint (its id is the URL's
+// unguessable part) and every delivery received with its outcome.
+export interface WebhookEndpointsTable {
+  id: string
+  partner_id: string
+  cycle_id: string
+  step_id: string
+  subscription_id: string | null
+  subscription_expires_at: string | null
+  created_at: string
+}
+
+export interface WebhookDeliveriesTable {
+  id: string
+  partner_id: string
+  connector_id: string | null
+  cycle_id: string | null
+  endpoint_id: string | null
+  /** singular partner URL: the delivery (with the body) this per-cycle row was routed from */
+  parent_id: string | null
+  /** the declared de-duplication id (webhookRouting.dedupe) */
+  dedupe_key: string | null
+  /** accepted: transactions made; ignored: after_webhook or no records; unmatched: no cycle routed */
+  status: 'accepted' | 'ignored' | 'unmatched'
+  content_type: string
+  body: string
+  transactions: number
+  detail: string | null
+  received_at: string
 }

@@ -203,6 +203,21 @@ for (const dialect of dialects()) {
       assert.deepEqual(Object.keys(switched.json().auth), ['ApiKey'])
     })
 
+    test('a failing property lookup leaves the account connector unauthenticated with the reason', async () => {
+      const doc = saasRelease()
+      doc.definition.methods.find((m) => m.id === 'get-account')!.http.path = '/missing'
+      const broken = await liveConnector(doc, 'Broken lookup')
+      const aid = await newAccount()
+      const res = await install(aid, { connectorId: broken, auth: { ApiKey: API_KEY }, properties: { ApiBase: api.url } })
+      assert.equal(res.statusCode, 201, res.body)
+      assert.equal(res.json().authenticated, false)
+      assert.equal(res.json().postInstall.testAuth.ok, true)
+      assert.equal(res.json().postInstall.propertyLookup.ok, false)
+      assert.equal(res.json().authError.stage, 'propertyLookup')
+      assert.equal(res.json().authError.status, 404)
+      assert.equal(res.json().properties.TenantId, undefined)
+    })
+
     test('install input is checked: authentication, auth values and properties (400 with every problem)', async () => {
       const aid = await newAccount()
       const cases: Array<[object, RegExp]> = [
@@ -378,6 +393,14 @@ for (const dialect of dialects()) {
       assert.equal(res.statusCode, 500)
       assert.equal(res.json().error.code, 'SECRET_UNREADABLE')
       assert.equal((await call('POST', `/v1/accounts/${aid}/connectors/${one.id}/test-auth`)).json().authenticated, true, 'the original row still opens')
+
+      // Saves after a call are compare-and-set on the credentials: a concurrent rotation elsewhere wins.
+      const repo = t.services.store.accountConnectors
+      const loaded = await t.services.store.db.selectFrom('account_connectors').select(['partner_id', 'auth_values']).where('id', '=', one.id).executeTakeFirstOrThrow()
+      const current = (await repo.get(loaded.partner_id, aid, one.id))!
+      assert.equal(await repo.save({ ...current, authenticated: false }, { ifSealedAuth: 'v1.someone-else' }), false)
+      assert.equal((await repo.get(loaded.partner_id, aid, one.id))!.authenticated, true, 'not overwritten')
+      assert.equal(await repo.save({ ...current, name: 'cas' }, { ifSealedAuth: loaded.auth_values }), true)
     })
 
     test('credentials never appear in any response, log line or error', async () => {

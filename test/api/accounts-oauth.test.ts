@@ -52,6 +52,9 @@ for (const dialect of dialects()) {
         logger: { level: 'debug', redact: redactPaths, stream: { write: (line: string) => void logs.push(line) } },
       })
       key = (await t.newPartner()).apiKey
+      for (const bad of ['not a url', 'javascript:alert(1)', 'https://user:pw@example.com/x']) {
+        assert.equal((await call('PATCH', '/v1/partner', { oauthReturnUrl: bad })).statusCode, 400, bad)
+      }
       assert.equal((await call('PATCH', '/v1/partner', { oauthReturnUrl: RETURN_URL })).json().oauthReturnUrl, RETURN_URL)
       cid = (await call('POST', '/v1/connectors', { name: 'Provider' })).json().id
       const draft = await call('POST', `/v1/connectors/${cid}/releases`, oauthRelease())

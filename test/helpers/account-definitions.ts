@@ -59,6 +59,16 @@ export const saasRelease = (settings: Record<string, unknown> = {}) => ({
         response: { fields: [{ location: 'id', field: 'ContactId' }, { location: 'email', field: 'Email' }] },
       },
       {
+        id: 'create-contact',
+        name: 'Create Contact',
+        description: 'Adds a contact.',
+        category: 'Contacts',
+        type: 'action',
+        http: { method: 'POST', path: '/contacts' },
+        request: { format: 'json', fields: [{ location: 'email', field: 'Email', type: 'text' }] },
+        response: { fields: [{ location: 'id', field: 'ContactId', type: 'text' }] },
+      },
+      {
         id: 'list-projects',
         name: 'List Projects',
         type: 'action',

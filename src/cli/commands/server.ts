@@ -1,5 +1,5 @@
-// In-process commands: run the server, migrate the database. Imported lazily so the HTTP
-// commands do not load the whole app.
+// In-process commands: run the server, run a worker, migrate the database. Imported lazily so
+// the HTTP commands do not load the whole app.
 import type { Command } from 'commander'
 import type { Context } from '../context.js'
 
@@ -15,6 +15,14 @@ export function registerServerCommands(program: Command, ctx: (cmd: Command) => 
     .action(async () => {
       const { serve } = await import('../../main.js')
       await serve()
+    })
+
+  program
+    .command('worker')
+    .description("Run the engine's jobs without the HTTP API: scale-out beside `plexus serve` on PostgreSQL (PLEXUS_DATABASE_URL, PLEXUS_WORKER_CONCURRENCY)")
+    .action(async () => {
+      const { work } = await import('../../main.js')
+      await work()
     })
 
   program

@@ -14,11 +14,15 @@ export interface EngineInfo {
   reason: string;
 }
 
-/** The host side of one execution, as the sandbox sees it: JSON text in, JSON text out. */
+/**
+ * The host side of one execution, as the sandbox sees it: JSON text in, JSON text out. Pure
+ * helpers (btoa, cyclr_sign, CSV, XML, dates) run inside the sandbox's own thread or process;
+ * only calls with effects come here.
+ */
 export interface HostBridge {
-  /** Pure helpers (btoa, cyclr_sign, CSV, XML, dates): `{"value":…}` or `{"error":"…"}`. */
-  pure(name: string, argsJson: string): string;
-  /** Host helpers with effects (http_request, storage); never rejects. */
+  /** The execution starts now (in its sandbox) and must end by `deadline` (epoch ms). */
+  begin(deadline: number): void;
+  /** http_request and storage: `{"value":…}` or `{"error":"…"}`; never rejects. */
   call(name: string, argsJson: string): Promise<string>;
 }
 
@@ -28,8 +32,8 @@ export interface SandboxJob {
   levels: DriverLevel[];
   /** The rest of the driver payload as JSON text (an object, without `levels`). */
   body: string;
-  /** Epoch milliseconds by which the execution must end. */
-  deadline: number;
+  /** Time the execution may take once its sandbox starts it (waiting for a sandbox does not count). */
+  timeoutMs: number;
   bridge: HostBridge;
 }
 

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { RELEASE_SYNC, newQuickJSWASMModuleFromVariant, newVariant } from 'quickjs-emscripten';
 import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten';
 import { callPureHelper } from '../helpers/index.js';
+import type { FromSandbox, ToSandbox } from './remote-sandbox.js';
 
 export interface QuickJsWorkerInit {
   memoryMb: number;
@@ -16,20 +17,8 @@ export interface QuickJsWorkerInit {
   flag: SharedArrayBuffer;
 }
 
-export type ToWorker = { type: 'run'; id: number; key: string; payload: string; deadline: number };
-
-export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'host'; seq: number; name: string; argsJson: string }
-  | {
-      type: 'done';
-      id: number;
-      outcome: { kind: 'done'; envelope: string } | { kind: 'timeout' } | { kind: 'memory' } | { kind: 'crashed'; message: string };
-      /** Keys whose contexts were dropped (tainted, interrupted, evicted). */
-      dropped: string[];
-      /** The wasm memory grew past the cap: this worker must be replaced. */
-      recycle: boolean;
-    };
+type ToWorker = Extract<ToSandbox, { type: 'run' }>;
+type FromWorker = FromSandbox;
 
 const PAGE = 64 * 1024;
 /** The module's own initial memory (16 MiB). */
@@ -156,6 +145,11 @@ function run(msg: ToWorker): void {
   if (res.error) {
     const err = ctx.dump(res.error) as { message?: string } | undefined;
     res.error.dispose();
+    if (interrupted) {
+      // Stopped mid-run (its promise jobs may still be queued): the whole worker goes.
+      post({ type: 'done', id: msg.id, outcome: { kind: interrupted }, dropped, recycle: true });
+      return;
+    }
     dropContext(msg.key, dropped);
     outcome =
       interrupted === 'timeout'
@@ -166,15 +160,18 @@ function run(msg: ToWorker): void {
   } else {
     const envelope = ctx.typeof(res.value) === 'string' ? ctx.getString(res.value) : '';
     res.value.dispose();
-    // Promise jobs the script queued run now, as V8 runs its microtasks after a call returns.
-    const jobs = runtime.executePendingJobs(10_000);
+    // Promise jobs the script queued run now (all of them, within the deadline), as V8 runs its
+    // microtasks before a call returns.
+    const jobs = runtime.executePendingJobs(-1);
     if (jobs.error) {
       jobs.error.dispose();
-      dropContext(msg.key, dropped);
+      if (!interrupted) dropContext(msg.key, dropped);
     }
     if (interrupted) {
-      dropContext(msg.key, dropped);
+      // Jobs may still be queued for this context: the whole worker goes.
       outcome = interrupted === 'timeout' ? { kind: 'timeout' } : { kind: 'memory' };
+      post({ type: 'done', id: msg.id, outcome, dropped, recycle: true });
+      return;
     } else if (!envelope) {
       dropContext(msg.key, dropped);
       outcome = { kind: 'crashed', message: 'the sandbox returned no result' };

@@ -1,10 +1,10 @@
 // Chooses the sandbox engine at start-up. isolated-vm is a native addon built for one Node major:
 // 5.x on Node 18-21 (what these machines run), 6.x on 22-23, 7.x on 24+. Both `isolated-vm` and
-// `isolated-vm-7` (an npm alias) are optional dependencies; whichever loads, matches this Node and
-// passes a smoke test wins. Otherwise the QuickJS wasm engine runs the scripts.
+// `isolated-vm-7` (an npm alias) are optional dependencies; whichever is installed, matches this
+// Node and really runs an isolate in a sandbox process wins. Otherwise the QuickJS wasm engine runs
+// the scripts.
 import { createRequire } from 'node:module';
-import { IsolatedVmEngine } from './isolated-vm-engine.js';
-import type { IvmModule } from './isolated-vm-engine.js';
+import { IsolatedVmEngine, smokeTestIsolatedVm } from './isolated-vm-engine.js';
 import { QuickJsEngine } from './quickjs-engine.js';
 import type { EngineName, EngineOptions, SandboxEngine } from './engine.js';
 
@@ -29,11 +29,6 @@ export interface EngineCandidate {
 
 const nodeMajor = () => Number(process.versions.node.split('.')[0]);
 
-/** isolated-vm on Node ≥ 20 needs `--no-node-snapshot` (its README: without it the process may crash). */
-export function hasNoNodeSnapshot(): boolean {
-  return process.execArgv.includes('--no-node-snapshot') || /(^|\s)--no-node-snapshot(\s|$)/.test(process.env.NODE_OPTIONS ?? '');
-}
-
 function packageVersion(module: string): string | undefined {
   try {
     return (require(`${module}/package.json`) as { version?: string }).version;
@@ -42,39 +37,24 @@ function packageVersion(module: string): string | undefined {
   }
 }
 
-/** Tries one isolated-vm module: loads, version matches this Node, and an isolate really runs code. */
-export function probeIsolatedVm(module: string): EngineCandidate & { ivm?: IvmModule } {
+/**
+ * Tries one isolated-vm module: installed, made for this Node, and an isolate really runs in a
+ * sandbox process (started with --no-node-snapshot, which isolated-vm needs on Node >= 20).
+ */
+export async function probeIsolatedVm(module: string): Promise<EngineCandidate> {
   const version = packageVersion(module);
   if (!version) return { module, usable: false, reason: `${module} is not installed` };
   const major = Number(version.split('.')[0]);
   const node = nodeMajor();
   if (!IVM_NODE_MAJORS[major]?.(node)) return { module, version, usable: false, reason: `${module} ${version} does not support Node ${node}` };
-  if (node >= 20 && !hasNoNodeSnapshot()) return { module, version, usable: false, reason: `${module} needs node --no-node-snapshot on Node ${node}` };
-  let ivm: IvmModule;
-  try {
-    ivm = require(module) as IvmModule;
-  } catch (err) {
-    return { module, version, usable: false, reason: `${module} ${version} does not load: ${(err as Error).message.split('\n')[0]}` };
-  }
-  try {
-    const isolate = new ivm.Isolate({ memoryLimit: 16 });
-    try {
-      const script = isolate.compileScriptSync('6 * 7');
-      script.release();
-    } finally {
-      isolate.dispose();
-    }
-  } catch (err) {
-    return { module, version, usable: false, reason: `${module} ${version} failed its smoke test: ${(err as Error).message}` };
-  }
-  return { module, version, usable: true, reason: `${module} ${version} on Node ${process.versions.node}`, ivm };
+  const failure = await smokeTestIsolatedVm(module);
+  if (failure) return { module, version, usable: false, reason: `${module} ${version} does not run here: ${failure.slice(0, 300)}` };
+  return { module, version, usable: true, reason: `${module} ${version} on Node ${process.versions.node}` };
 }
 
 export interface SelectOptions extends EngineOptions {
   /** `auto` (default): isolated-vm when usable, else quickjs. Naming an engine makes it mandatory. */
   engine?: 'auto' | EngineName;
-  /** isolated-vm: longest synchronous attempt for executions without host calls, ms (0 = always async). */
-  syncSliceMs?: number;
 }
 
 export async function selectEngine(options: SelectOptions): Promise<SandboxEngine> {
@@ -82,10 +62,10 @@ export async function selectEngine(options: SelectOptions): Promise<SandboxEngin
   const skipped: string[] = [];
   if (wanted !== 'quickjs') {
     for (const module of ISOLATED_VM_MODULES) {
-      const probe = probeIsolatedVm(module);
-      if (probe.usable && probe.ivm) {
+      const probe = await probeIsolatedVm(module);
+      if (probe.usable) {
         const why = skipped.length ? ` (${skipped.join('; ')})` : '';
-        return new IsolatedVmEngine(probe.ivm, { name: 'isolated-vm', version: probe.version!, module, reason: probe.reason + why }, options);
+        return new IsolatedVmEngine(module, { name: 'isolated-vm', version: probe.version!, module, reason: probe.reason + why }, options);
       }
       skipped.push(probe.reason);
     }

@@ -6,6 +6,7 @@ import * as m0002s from './0002-script-storage.js'
 import * as m0004 from './0004-jobs.js'
 import * as m0005 from './0005-templates.js'
 import * as m0006 from './0006-cycles.js'
+import * as m0008 from './0008-webhooks.js'
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004-jobs': m0004,
   '0005-templates': m0005,
   '0006-cycles': m0006,
+  '0008-webhooks': m0008,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

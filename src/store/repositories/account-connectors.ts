@@ -117,10 +117,17 @@ export class AccountConnectorsRepo {
     return (await q.orderBy('id').limit(opts.limit).execute()).map(toAccountConnector)
   }
 
-  /** Writes the mutable state (credentials, properties, auth outcome) of one account connector. */
-  async save(a: AccountConnector): Promise<void> {
+  /**
+   * Writes the mutable state (credentials, properties, auth outcome) of one account connector.
+   * With `ifSealedAuth`, only when the stored credentials are still those (compare-and-set: another
+   * process that rotated the OAuth2 tokens meanwhile wins); returns whether the row was written.
+   */
+  async save(a: AccountConnector, opts: { ifSealedAuth?: string | null } = {}): Promise<boolean> {
     const { id: _id, partner_id: _p, account_id: _a, connector_id: _c, created_at: _at, ...values } = toRow(a)
-    await this.db.updateTable('account_connectors').set(values).where('id', '=', a.id).where('partner_id', '=', a.partnerId).execute()
+    let q = this.db.updateTable('account_connectors').set(values).where('id', '=', a.id).where('partner_id', '=', a.partnerId)
+    if (opts.ifSealedAuth !== undefined) q = opts.ifSealedAuth === null ? q.where('auth_values', 'is', null) : q.where('auth_values', '=', opts.ifSealedAuth)
+    const r = await q.executeTakeFirst()
+    return Number(r.numUpdatedRows) > 0
   }
 
   async delete(partnerId: string, accountId: string, id: string): Promise<number> {

@@ -156,6 +156,43 @@ export class CyclesRepo {
     return rows.map((r) => r.cycle_id)
   }
 
+  /** The partner's cycle steps on a connector, with their cycle (impact, bulk upgrades). */
+  async stepsUsingConnector(partnerId: string, connectorId: string, db: Db = this.db): Promise<Array<{ cycle: Pick<Cycle, 'id' | 'accountId' | 'name' | 'status'>; step: CycleStep }>> {
+    const rows = await db
+      .selectFrom('cycle_steps')
+      .innerJoin('cycles', 'cycles.id', 'cycle_steps.cycle_id')
+      .selectAll('cycle_steps')
+      .select(['cycles.account_id as cycle_account_id', 'cycles.name as cycle_name', 'cycles.status as cycle_status'])
+      .where('cycle_steps.partner_id', '=', partnerId)
+      .where('cycle_steps.connector_id', '=', connectorId)
+      .orderBy('cycle_steps.cycle_id')
+      .orderBy('cycle_steps.position')
+      .execute()
+    return rows.map(({ cycle_account_id, cycle_name, cycle_status, ...r }) => ({ cycle: { id: r.cycle_id, accountId: cycle_account_id, name: cycle_name, status: cycle_status }, step: toStep(r) }))
+  }
+
+  /** Upgrade (SPEC §7): a step's pin, configuration and user values, in the caller's transaction. */
+  async replaceStep(db: Db, step: CycleStep): Promise<void> {
+    const { id, position: _p, key: _k, type: _t, connector, accountConnectorId: _a, userValues, lastSuccessfulRunAt: _l, ...config } = step
+    await db
+      .updateTable('cycle_steps')
+      .set({ release_id: connector?.releaseId ?? null, method_id: connector?.methodId ?? null, config: JSON.stringify(config), user_values: JSON.stringify(userValues) })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  /** Minor push (SPEC §1): the partner's steps on `fromReleaseId` move to `toReleaseId`; returns how many. */
+  async repinSteps(tx: Db, args: { partnerId: string; connectorId: string; fromReleaseId: string; toReleaseId: string }): Promise<number> {
+    const r = await tx
+      .updateTable('cycle_steps')
+      .set({ release_id: args.toReleaseId })
+      .where('partner_id', '=', args.partnerId)
+      .where('connector_id', '=', args.connectorId)
+      .where('release_id', '=', args.fromReleaseId)
+      .executeTakeFirst()
+    return Number(r.numUpdatedRows)
+  }
+
   async countStepsUsingConnector(connectorId: string): Promise<number> {
     const r = await this.db.selectFrom('cycle_steps').select((eb) => eb.fn.countAll().as('n')).where('connector_id', '=', connectorId).executeTakeFirstOrThrow()
     return Number(r.n)

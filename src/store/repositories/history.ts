@@ -11,6 +11,8 @@ export type HistoryEvent =
   | 'pushed_major'
   | 'pushed_minor'
   | 'deprecated'
+  | 'repinned'
+  | 'upgraded'
 
 export interface HistoryEntry {
   id: string

@@ -82,6 +82,33 @@ export class TemplatesRepo {
     await this.db.deleteFrom('templates').where('id', '=', id).where('partner_id', '=', partnerId).execute()
   }
 
+  /** The partner's template steps on a connector, with their template (impact, bulk upgrades). */
+  async stepsUsingConnector(partnerId: string, connectorId: string, db: Db = this.db): Promise<Array<{ templateId: string; templateName: string; step: StoredStep }>> {
+    const rows = await db
+      .selectFrom('template_steps')
+      .innerJoin('templates', 'templates.id', 'template_steps.template_id')
+      .selectAll('template_steps')
+      .select('templates.name as template_name')
+      .where('template_steps.partner_id', '=', partnerId)
+      .where('template_steps.connector_id', '=', connectorId)
+      .orderBy('template_steps.template_id')
+      .orderBy('template_steps.position')
+      .execute()
+    return rows.map(({ template_name, ...r }) => ({ templateId: r.template_id, templateName: template_name, step: toStep(r) }))
+  }
+
+  /** Minor push (SPEC §1): the partner's steps on `fromReleaseId` move to `toReleaseId`; returns how many. */
+  async repinSteps(tx: Db, args: { partnerId: string; connectorId: string; fromReleaseId: string; toReleaseId: string }): Promise<number> {
+    const r = await tx
+      .updateTable('template_steps')
+      .set({ release_id: args.toReleaseId })
+      .where('partner_id', '=', args.partnerId)
+      .where('connector_id', '=', args.connectorId)
+      .where('release_id', '=', args.fromReleaseId)
+      .executeTakeFirst()
+    return Number(r.numUpdatedRows)
+  }
+
   async countStepsUsingConnector(connectorId: string): Promise<number> {
     const r = await this.db.selectFrom('template_steps').select((eb) => eb.fn.countAll().as('n')).where('connector_id', '=', connectorId).executeTakeFirstOrThrow()
     return Number(r.n)

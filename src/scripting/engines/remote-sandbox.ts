@@ -1,0 +1,232 @@
+// The host side of an out-of-thread sandbox: a worker thread (QuickJS) or a child process
+// (isolated-vm). Both speak the same messages; this class sends executions, answers the sandbox's
+// host calls, enforces the deadline from outside (terminate/kill), mirrors which isolation keys
+// are warm, and starts a replacement when the sandbox dies — of a timeout, an out-of-memory abort
+// or anything else. Nothing the script does can take the host process down with it.
+import { KILL_GRACE_MS, composePayload } from './engine.js';
+import type { CompileProblem, EngineStats, HostBridge, SandboxJob, SandboxOutcome } from './engine.js';
+import type { PoolMember } from './sandbox-pool.js';
+
+export type ToSandbox =
+  | { type: 'run'; id: number; key: string; payload: string; deadline: number; async: boolean }
+  | { type: 'check'; id: number; source: string };
+
+export type FromSandbox =
+  | { type: 'ready' }
+  | { type: 'host'; seq: number; name: string; argsJson: string }
+  | {
+      type: 'done';
+      id: number;
+      outcome: SandboxOutcome;
+      /** Keys whose contexts were dropped (tainted, interrupted, evicted). */
+      dropped: string[];
+      /** The sandbox should be replaced (its memory grew past the cap, its isolate was lost…). */
+      recycle: boolean;
+    }
+  | { type: 'checked'; id: number; problems: CompileProblem[] };
+
+export interface SandboxTransport {
+  send(msg: ToSandbox): void;
+  /** Answers a host call the sandbox is waiting for. */
+  replyToHost(seq: number, result: string): void;
+  onMessage(fn: (msg: FromSandbox) => void): void;
+  /** Called once when the sandbox is gone; `reason` may name an out-of-memory abort. */
+  onExit(fn: (reason: string) => void): void;
+  kill(): void;
+}
+
+type Settle = (msg: Extract<FromSandbox, { type: 'done' | 'checked' }> | { type: 'exit'; reason: string } | { type: 'killed' }) => void;
+
+interface Live {
+  transport: SandboxTransport;
+  ready: Promise<void>;
+  dead: boolean;
+  /** Warm keys and the source hashes each has compiled (mirrors the sandbox). */
+  keys: Map<string, Set<string>>;
+  pending?: { id: number; settle: Settle };
+}
+
+/** Longest wait for a new sandbox (process or worker) to be ready. */
+const START_TIMEOUT_MS = 30_000;
+const OOM = /out of memory|heap limit|allocation failed|CALL_AND_RETRY_LAST|OOM|memory limit/i;
+
+export class RemoteSandbox implements PoolMember {
+  readonly #start: () => SandboxTransport;
+  readonly #stats: EngineStats;
+  #live?: Live;
+  #bridge?: HostBridge;
+  #nextId = 1;
+
+  constructor(start: () => SandboxTransport, stats: EngineStats) {
+    this.#start = start;
+    this.#stats = stats;
+  }
+
+  hasContext(key: string): boolean {
+    return this.#live?.keys.has(key) ?? false;
+  }
+
+  /** Starts the sandbox now (in the background), so the first execution does not wait for it. */
+  warm(): void {
+    if (!this.#live || this.#live.dead) this.#live = this.#spawn();
+  }
+
+  #spawn(): Live {
+    const transport = this.#start();
+    let readyResolve!: () => void;
+    let readyReject!: (err: Error) => void;
+    const live: Live = {
+      transport,
+      ready: new Promise<void>((resolve, reject) => {
+        readyResolve = resolve;
+        readyReject = reject;
+      }),
+      dead: false,
+      keys: new Map(),
+    };
+    live.ready.catch(() => undefined);
+    transport.onMessage((msg) => {
+      if (msg.type === 'ready') readyResolve();
+      else if (msg.type === 'host') this.#hostCall(live, msg);
+      else if ((msg.type === 'done' || msg.type === 'checked') && live.pending?.id === msg.id) {
+        const p = live.pending;
+        live.pending = undefined;
+        p.settle(msg);
+      }
+    });
+    transport.onExit((reason) => {
+      if (live.dead) return;
+      live.dead = true;
+      readyReject(new Error(reason));
+      const p = live.pending;
+      live.pending = undefined;
+      p?.settle({ type: 'exit', reason });
+    });
+    this.#stats.sandboxes++;
+    return live;
+  }
+
+  #hostCall(live: Live, msg: Extract<FromSandbox, { type: 'host' }>): void {
+    const reply = (result: string) => {
+      if (!live.dead) live.transport.replyToHost(msg.seq, result);
+    };
+    const bridge = this.#bridge;
+    if (!bridge) return reply('{"error":"no script is running here"}');
+    bridge.call(msg.name, msg.argsJson).then(reply, () => reply('{"error":"the host call failed"}'));
+  }
+
+  #stop(live: Live, recycled: boolean): void {
+    if (this.#live === live) this.#live = undefined;
+    if (!live.dead) {
+      live.dead = true;
+      live.transport.kill();
+    }
+    this.#stats.contexts -= live.keys.size;
+    this.#stats.sandboxes--;
+    if (recycled) this.#stats.recycledSandboxes++;
+  }
+
+  async #ready(): Promise<Live | { error: string }> {
+    let live = this.#live;
+    if (!live || live.dead) {
+      if (live) this.#stop(live, true);
+      live = this.#live = this.#spawn();
+    }
+    // The timer also keeps the host's event loop alive while the sandbox starts (it is unref'd).
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([live.ready, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('it did not start in time')), START_TIMEOUT_MS)))]);
+      return live;
+    } catch (err) {
+      this.#stop(live, true);
+      return { error: `could not start a sandbox: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async run(job: SandboxJob, async: boolean): Promise<SandboxOutcome> {
+    const live = await this.#ready();
+    if ('error' in live) return { kind: 'crashed', message: live.error };
+    const known = live.keys.get(job.key);
+    const levels = job.levels.map((l) => (known?.has(l.hash) ? { level: l.level, hash: l.hash } : l));
+    let outcome = await this.#exec(live, job, composePayload(levels, job.body), async);
+    if (outcome.kind === 'done' && outcome.envelope.includes('"missing":true') && this.#live === live) {
+      live.keys.delete(job.key);
+      outcome = await this.#exec(live, job, composePayload(job.levels, job.body), async);
+    }
+    return outcome;
+  }
+
+  async #exec(live: Live, job: SandboxJob, payload: string, async: boolean): Promise<SandboxOutcome> {
+    const remaining = Math.max(1, job.timeoutMs);
+    const deadline = Date.now() + remaining;
+    const id = this.#nextId++;
+    job.bridge.begin(deadline);
+    this.#bridge = job.bridge;
+    this.#stats.executions++;
+    let watchdog: NodeJS.Timeout | undefined;
+    try {
+      const msg = await new Promise<Parameters<Settle>[0]>((settle) => {
+        live.pending = { id, settle };
+        // The sandbox enforces the deadline itself; one that does not give control back is ended from outside.
+        watchdog = setTimeout(() => settle({ type: 'killed' }), remaining + KILL_GRACE_MS);
+        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, async });
+      });
+      if (msg.type === 'killed') {
+        live.pending = undefined;
+        this.#stop(live, true);
+        return { kind: 'timeout' };
+      }
+      if (msg.type === 'exit') {
+        this.#stop(live, true);
+        return OOM.test(msg.reason) ? { kind: 'memory' } : { kind: 'crashed', message: msg.reason };
+      }
+      if (msg.type !== 'done') return { kind: 'crashed', message: 'unexpected sandbox answer' };
+      for (const key of msg.dropped) {
+        if (live.keys.delete(key)) {
+          this.#stats.contexts--;
+          this.#stats.recycledContexts++;
+        }
+      }
+      if ((msg.outcome.kind === 'done' || msg.outcome.kind === 'timeout') && !msg.dropped.includes(job.key)) {
+        let hashes = live.keys.get(job.key);
+        if (!hashes) {
+          hashes = new Set();
+          live.keys.set(job.key, hashes);
+          this.#stats.contexts++;
+        }
+        for (const l of job.levels) hashes.add(l.hash);
+      }
+      if (msg.recycle) this.#stop(live, true);
+      return msg.outcome;
+    } finally {
+      clearTimeout(watchdog);
+      this.#bridge = undefined;
+    }
+  }
+
+  /** Compile-only check inside the sandbox (no script code runs). */
+  async check(source: string, timeoutMs = 10_000): Promise<CompileProblem[] | { error: string }> {
+    const live = await this.#ready();
+    if ('error' in live) return live;
+    const id = this.#nextId++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const msg = await new Promise<Parameters<Settle>[0]>((settle) => {
+        live.pending = { id, settle };
+        timer = setTimeout(() => settle({ type: 'killed' }), timeoutMs);
+        live.transport.send({ type: 'check', id, source });
+      });
+      if (msg.type === 'checked') return msg.problems;
+      this.#stop(live, true);
+      return { error: msg.type === 'exit' ? msg.reason : 'the compile check did not answer' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  dispose(): void {
+    if (this.#live) this.#stop(this.#live, false);
+  }
+}
