@@ -22,6 +22,21 @@ import { buildApp } from '../src/api/build-app.js'
 import { createServices, type Services } from '../src/services/services.js'
 import { machine, report } from './_report.js'
 
+const SQLSTATS = new Map<string, { n: number; ms: number }>()
+if (process.env.SQLPROF) {
+  const probe = new SQLite(':memory:')
+  const proto = Object.getPrototypeOf(probe.prepare('select 1'))
+  for (const m of ['all', 'run', 'get']) {
+    const orig = proto[m]
+    proto[m] = function (this: { source: string }, ...args: unknown[]) {
+      const t = performance.now()
+      try { return orig.apply(this, args) } finally {
+        const e = SQLSTATS.get(this.source) ?? { n: 0, ms: 0 }
+        e.n++; e.ms += performance.now() - t; SQLSTATS.set(this.source, e)
+      }
+    }
+  }
+}
 const TRANSACTIONS = Number(process.env.BENCH_ENGINE_TRANSACTIONS ?? 20_000)
 const CONCURRENCY = Number(process.env.BENCH_ENGINE_CONCURRENCY ?? 8)
 const PG_TRANSACTIONS = Number(process.env.BENCH_ENGINE_PG_TRANSACTIONS ?? Math.min(TRANSACTIONS, 5000))
@@ -100,6 +115,8 @@ async function startTarget(): Promise<Target> {
 interface Run {
   rate: number
   ms: number
+  /** CPU time of this process (all its threads) per transaction */
+  cpuMs: number
 }
 
 /** The same work by hand: paged GET, then per record a reshape, a POST, an insert per step. */
@@ -113,6 +130,7 @@ async function plainLoop(target: Target, n: number, dir: string): Promise<Run> {
   const base = `${target.url}/n/${n}`
   const headers = { 'x-api-key': API_KEY, 'content-type': 'application/json', accept: 'application/json' }
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   const records: Array<Record<string, any>> = []
   for (let page = 1; ; page++) {
     const res = await request(`${base}/records?page=${page}&per_page=${PAGE_SIZE}`, { headers, dispatcher: agent })
@@ -135,11 +153,12 @@ async function plainLoop(target: Target, n: number, dir: string): Promise<Run> {
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
   const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
   const rows = (db.prepare('select count(*) as n from step_log').get() as { n: number }).n
   if (rows !== n * 3) throw new Error(`plain loop wrote ${rows} rows, expected ${n * 3}`)
   db.close()
   await agent.close()
-  return { rate: (n / ms) * 1000, ms }
+  return { rate: (n / ms) * 1000, ms, cpuMs: (cpu.user + cpu.system) / 1000 / n }
 }
 
 // ---- the engine --------------------------------------------------------------------------------
@@ -223,6 +242,7 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
         const failedBefore = await failed()
         target.reset()
         const t0 = performance.now()
+        const cpu0 = process.cpuUsage()
         await call('POST', `/v1/accounts/${aid}/cycles/${yid}/run`, key)
         const deadline = Date.now() + 600_000
         while ((await succeeded()) - before < n) {
@@ -231,11 +251,12 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
           await sleep(5)
         }
         const ms = performance.now() - t0
+        const cpu = process.cpuUsage(cpu0)
         const rows = await services.store.db.selectFrom('transactions').select((eb) => eb.fn.countAll<number>().as('n')).where('cycle_id', '=', yid).where('status', '=', 'succeeded').executeTakeFirstOrThrow()
         if (Number(rows.n) !== n) throw new Error(`${rows.n} succeeded transactions in the database, expected ${n}`)
         const posts = await target.posts()
         if (posts !== n) throw new Error(`the target received ${posts} POSTs, expected ${n}`)
-        return { rate: (n / ms) * 1000, ms }
+        return { rate: (n / ms) * 1000, ms, cpuMs: (cpu.user + cpu.system) / 1000 / n }
       }
     },
     async close() {
@@ -245,7 +266,7 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
   }
 }
 
-const fmt = (r: Run) => `${r.rate.toFixed(0)} tx/s (${(r.ms / 1000).toFixed(2)} s)`
+const fmt = (r: Run) => `${r.rate.toFixed(0)} tx/s (${(r.ms / 1000).toFixed(2)} s; CPU ${r.cpuMs.toFixed(2)} ms per transaction)`
 
 export async function run(): Promise<void> {
   const target = await startTarget()
@@ -259,7 +280,17 @@ export async function run(): Promise<void> {
       const withScript = await bench.cycle(TRANSACTIONS, { script: true })
       const withoutScript = await bench.cycle(TRANSACTIONS, { script: false })
       await warmEngine()
-      if (process.env.PROF_ONLY) { mappingsOnly = await withoutScript(); console.log(fmt(mappingsOnly)); process.exit(0) }
+      if (process.env.PROF_ONLY) {
+        const runner = bench.services.engine.runner as any
+        const origRun = runner.run.bind(runner)
+        let active = 0, maxActive = 0, runMs = 0, runs = 0, activeSum = 0
+        runner.run = async (...a: unknown[]) => { active++; maxActive = Math.max(maxActive, active); activeSum += active; const t = performance.now(); try { return await origRun(...a) } finally { active--; runMs += performance.now() - t; runs++ } }
+        const ac = bench.services.accountConnectors as any
+        const origInvoke = ac.invoke.bind(ac)
+        let httpMs = 0, calls = 0
+        ac.invoke = async function* (inv: unknown) { const t = performance.now(); try { yield* origInvoke(inv) } finally { httpMs += performance.now() - t; calls++ } }
+        setInterval(() => console.log(`runs ${runs} avg ${(runMs / runs).toFixed(1)} ms, invoke avg ${(httpMs / calls).toFixed(1)} ms, active avg ${(activeSum / runs).toFixed(1)} max ${maxActive}`), 3000).unref()
+        SQLSTATS.clear(); const { Session } = await import('node:inspector/promises'); const ses = new Session(); ses.connect(); await ses.post('Profiler.enable'); await ses.post('Profiler.start'); const cpu0 = process.cpuUsage(); mappingsOnly = await withoutScript(); const { profile } = await ses.post('Profiler.stop'); (await import('node:fs')).writeFileSync('/tmp/prof/run.cpuprofile', JSON.stringify(profile)); const cpu = process.cpuUsage(cpu0); console.log(fmt(mappingsOnly), 'cpu ms/tx', ((cpu.user + cpu.system) / 1000 / TRANSACTIONS).toFixed(2), 'user', (cpu.user/1000/TRANSACTIONS).toFixed(2)); for (const [k, v] of [...SQLSTATS].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(v.n, v.ms.toFixed(0), k.slice(0, 300)); target.child.kill(); process.exit(0) }
       await plainLoop(target, WARMUP, dir)
       plain = await plainLoop(target, TRANSACTIONS, dir)
       engine = await withScript()

@@ -57,7 +57,9 @@ export class TriggerPoller {
         }))
         await store.db.transaction().execute(async (db) => {
           await db.insertInto('transactions').values(rows).execute()
-          await queue.enqueueMany(rows.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, jobKey: `tx:${r.id}`, maxAttempts: 5 })), { tx: db })
+          // No job keys: the transactions are new, and key-less jobs are one multi-row insert
+          // (graphile's add_jobs on PostgreSQL) instead of a keyed upsert per job.
+          await queue.enqueueMany(rows.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, maxAttempts: 5 })), { tx: db })
         })
         made += rows.length
       }

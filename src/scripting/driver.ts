@@ -297,13 +297,15 @@ function setGlobal(k, v) {
   setNames[setNames.length] = k;
 }
 
-var factories = ObjectCtor.create(null);
+// Compiled level sources by hash; bounded (the host re-sends a source the context no longer has).
+var factories = ObjectCtor.create(null), factoryCount = 0;
 var RETURN = '\n;return {' + EVENTS.map(function (e) { return e + ": typeof " + e + " === 'function' ? " + e + ' : undefined'; }).join(', ') + '};';
 function factoryFor(lv) {
   var f = factories[lv.hash];
   if (f) return f;
   if (typeof lv.source !== 'string') return null;
   f = new FunctionCtor(lv.source + RETURN + '\n//# sourceURL=' + lv.level + '.js');
+  if (++factoryCount > 256) { factories = ObjectCtor.create(null); factoryCount = 1; }
   factories[lv.hash] = f;
   return f;
 }

@@ -524,7 +524,7 @@ export class AccountConnectorService {
       }
       throw err
     } finally {
-      if (s.dirty) await this.#save(s)
+      await this.#saveAfterCall(s)
     }
   }
 
@@ -865,6 +865,7 @@ export class AccountConnectorService {
         cache: s.compiled.tokenCache,
         now: () => this.clock.now().getTime(),
         ...(onExchange ? { onExchange } : {}),
+        ...(this.#oauthHooks ? { hooks: this.#lazyHooks(s) } : {}),
         onTokens: (tokens) => {
           this.#storeTokens(s, tokens)
           s.dirty = true
@@ -879,6 +880,20 @@ export class AccountConnectorService {
     if (tokens.refreshToken) next.RefreshToken = tokens.refreshToken
     if (tokens.expiresAt !== undefined) next.ExpiresAt = new Date(tokens.expiresAt).toISOString()
     s.auth = next
+  }
+
+  /** The refresh/token events for the runtime's token provider, resolved when a token request happens. */
+  #lazyHooks(s: Session): OAuth2ScriptHooks {
+    return {
+      beforeToken: async (request, kind) => {
+        const hooks = await this.#hooks(s)
+        return hooks?.beforeToken ? hooks.beforeToken(request, kind) : request
+      },
+      afterToken: async (response, kind) => {
+        const hooks = await this.#hooks(s)
+        return hooks?.afterToken ? hooks.afterToken(response, kind) : response
+      },
+    }
   }
 
   #hooks(s: Session): Promise<OAuth2ScriptHooks | undefined> {

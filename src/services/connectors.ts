@@ -72,6 +72,8 @@ export class ConnectorService {
     await this.getOwned(actor.partnerId, id)
     const steps = await this.store.templates.countStepsUsingConnector(id)
     if (steps > 0) throw fail('CONNECTOR_IN_USE', `connector ${id} is used by ${steps} template step${steps === 1 ? '' : 's'}; remove those steps first`, { templateSteps: steps })
+    const cycleSteps = await this.store.cycles.countStepsUsingConnector(id)
+    if (cycleSteps > 0) throw fail('CONNECTOR_IN_USE', `connector ${id} is used by ${cycleSteps} cycle step${cycleSteps === 1 ? '' : 's'}; delete those cycles first`, { cycleSteps })
     const installed = await this.store.accountConnectors.countForConnector(actor.partnerId, id)
     if (installed > 0) {
       throw fail('CONNECTOR_IN_USE', `connector ${id} is installed in ${installed} account${installed === 1 ? '' : 's'}; remove those account connectors first`, { accountConnectors: installed })

@@ -1,13 +1,13 @@
 // The OAuth2 script events of a release (SPEC §4: before_oauth2_authorise, before_oauth2_token,
-// after_oauth2_token) around the authorization-code flow, run by the scripting engine. The sandbox
-// is only started for releases whose connector script handles one of these events.
-// (The refresh events run where refreshes happen: the runtime's OAuth2TokenProvider.)
+// after_oauth2_token, before_oauth2_refresh, after_oauth2_refresh), run by the scripting engine
+// around the authorization-code flow and the runtime's token requests. The sandbox is only started
+// for releases whose connector script handles one of these events.
 import { AuthError } from '../runtime/errors.js'
 import type { OAuth2ScriptHooks } from '../runtime/auth/authorization-code.js'
 import { fail } from '../errors/errors.js'
 import type { ScriptRunner } from '../scripting/index.js'
 
-const OAUTH_EVENT = /\b(before_oauth2_authorise|before_oauth2_token|after_oauth2_token)\b/
+const OAUTH_EVENT = /\b(before_oauth2_authorise|before_oauth2_token|after_oauth2_token|before_oauth2_refresh|after_oauth2_refresh)\b/
 
 export interface OAuthScriptContext {
   /** The release's connector-level script. */

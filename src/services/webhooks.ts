@@ -18,7 +18,7 @@ import { newId } from '../shared/ids.js'
 import type { ScriptRunner } from '../scripting/index.js'
 import type { Cycle, CycleStep } from '../store/repositories/cycles.js'
 import type { Store } from '../store/store.js'
-import type { WebhookDeliveriesTable } from '../store/tables.js'
+import type { TransactionsTable, WebhookDeliveriesTable } from '../store/tables.js'
 
 /** Media types a webhook URL accepts; anything else is a 415. */
 export const WEBHOOK_MEDIA_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'application/xml', 'text/xml', 'text/plain'] as const
@@ -77,6 +77,13 @@ const toView = (r: WebhookDeliveriesTable): DeliveryView => ({
   receivedAt: r.received_at,
 })
 
+interface PendingCommit {
+  deliveries: WebhookDeliveriesTable[]
+  transactions: TransactionsTable[]
+  resolve(): void
+  reject(err: unknown): void
+}
+
 const WEBHOOK_EVENT = /\b(before_webhook|after_webhook)\b/
 
 /** 32 random bytes: the URL is the only credential a third party needs, so it cannot be guessed. */
@@ -84,6 +91,8 @@ export const newWebhookId = () => `wh_${randomBytes(32).toString('base64url')}`
 
 export class WebhookService {
   readonly #selectors = new Map<string, RecordSelector>()
+  readonly #pending: PendingCommit[] = []
+  #draining: Promise<void> | undefined
 
   constructor(
     private readonly store: Store,
@@ -282,12 +291,7 @@ export class WebhookService {
       detail: ignored ?? (rows.length ? null : 'no records in the delivery'),
       received_at: at,
     }
-    await this.store.db.transaction().execute(async (db) => {
-      await db.insertInto('webhook_deliveries').values(delivery).execute()
-      if (!rows.length) return
-      await db.insertInto('transactions').values(rows).execute()
-      await this.queue.enqueueMany(rows.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, jobKey: `tx:${r.id}`, maxAttempts: 5 })), { tx: db })
-    })
+    await this.#commit({ deliveries: [delivery], transactions: rows })
     return { id: delivery.id, status: delivery.status, transactions: rows.length }
   }
 
@@ -341,12 +345,7 @@ export class WebhookService {
     parent.status = children.length ? (txRows.length ? 'accepted' : 'ignored') : 'unmatched'
     parent.detail = children.length ? `routed to ${children.length} cycle(s)` : key === undefined ? 'no routing key in the delivery' : `no active cycle matches routing key "${key}"`
     try {
-      await this.store.db.transaction().execute(async (db) => {
-        await db.insertInto('webhook_deliveries').values([parent, ...children]).execute()
-        if (!txRows.length) return
-        await db.insertInto('transactions').values(txRows as never).execute()
-        await this.queue.enqueueMany(txRows.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, jobKey: `tx:${r.id}`, maxAttempts: 5 })), { tx: db })
-      })
+      await this.#commit({ deliveries: [parent, ...children], transactions: txRows as never })
     } catch (err) {
       // The same id delivered twice at once: the other request recorded it.
       const seen = dedupeKey !== undefined ? await this.#duplicate(partnerId, connectorId, dedupeKey) : undefined
@@ -354,6 +353,52 @@ export class WebhookService {
       throw err
     }
     return { id: parent.id, status: parent.status, cycles: children.length, transactions: txRows.length }
+  }
+
+  /**
+   * Group commit: deliveries arriving together are written in one database transaction (with
+   * their transactions and jobs), and each caller is answered only after that commit. If a batch
+   * fails, its deliveries are retried one by one, so only the faulty one fails.
+   */
+  #commit(item: Omit<PendingCommit, 'resolve' | 'reject'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ ...item, resolve, reject })
+      this.#draining ??= this.#drain().finally(() => {
+        this.#draining = undefined
+      })
+    })
+  }
+
+  async #drain(): Promise<void> {
+    await new Promise((r) => setImmediate(r))
+    while (this.#pending.length) {
+      const batch = this.#pending.splice(0, 500)
+      try {
+        await this.#write(batch)
+        for (const b of batch) b.resolve()
+      } catch (err) {
+        if (batch.length === 1) batch[0]!.reject(err)
+        else
+          for (const b of batch) {
+            try {
+              await this.#write([b])
+              b.resolve()
+            } catch (e) {
+              b.reject(e)
+            }
+          }
+      }
+    }
+  }
+
+  async #write(batch: PendingCommit[]): Promise<void> {
+    const deliveries = batch.flatMap((b) => b.deliveries)
+    const transactions = batch.flatMap((b) => b.transactions)
+    await this.store.db.transaction().execute(async (db) => {
+      for (let i = 0; i < deliveries.length; i += 200) await db.insertInto('webhook_deliveries').values(deliveries.slice(i, i + 200)).execute()
+      for (let i = 0; i < transactions.length; i += 200) await db.insertInto('transactions').values(transactions.slice(i, i + 200)).execute()
+      if (transactions.length) await this.queue.enqueueMany(transactions.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, jobKey: `tx:${r.id}`, maxAttempts: 5 })), { tx: db })
+    })
   }
 
   async #duplicate(partnerId: string, connectorId: string, dedupeKey: string): Promise<DeliveryOutcome | undefined> {

@@ -282,12 +282,14 @@ for (const dialect of dialects()) {
       assert.equal(wrong.json().error.code, 'OAUTH_NOT_CONFIGURED')
     })
 
-    test("the release's OAuth2 script events change the authorize URL, the token request and the token response", async () => {
+    test("the release's OAuth2 script events change the authorize URL, token and refresh requests and responses", async () => {
       const doc = oauthRelease()
       ;(doc.definition as Record<string, unknown>).script = [
         "function before_oauth2_authorise() { method_endpoint = method_endpoint + '&prompt=consent'; return true; }",
         "function before_oauth2_token() { method_request.audience = 'plexus-tests'; return true; }",
         'function after_oauth2_token() { method_response.expires_in = 60; return true; }',
+        "function before_oauth2_refresh() { method_request.refresh_hint = 'scripted'; return true; }",
+        'function after_oauth2_refresh() { method_response.expires_in = 120; return true; }',
       ].join('\n')
       const scid = (await call('POST', '/v1/connectors', { name: 'Scripted' })).json().id
       const d = await call('POST', `/v1/connectors/${scid}/releases`, doc)
@@ -303,6 +305,15 @@ for (const dialect of dialects()) {
       assert.equal(shown.authenticated, true)
       const lifetime = Date.parse(shown.oauth.tokenExpiresAt) - clock.now().getTime()
       assert.ok(lifetime > 40_000 && lifetime <= 60_000, `after_oauth2_token shortened the lifetime (${lifetime} ms)`)
+
+      clock.advance(2 * 60_000)
+      const refreshed = await call('POST', `${base(aid, ac.id)}/methods/list-contacts/call`, {})
+      assert.equal(refreshed.json().ok, true, refreshed.body)
+      assert.equal(provider.tokenRequests.at(-1)!.grant_type, 'refresh_token')
+      assert.equal(provider.tokenRequests.at(-1)!.refresh_hint, 'scripted', 'before_oauth2_refresh')
+      const after = (await call('GET', base(aid, ac.id))).json()
+      const renewed = Date.parse(after.oauth.tokenExpiresAt) - clock.now().getTime()
+      assert.ok(renewed > 100_000 && renewed <= 120_000, `after_oauth2_refresh set the lifetime (${renewed} ms)`)
     })
 
     test('no token, code or client secret appears in any response or log line', async () => {

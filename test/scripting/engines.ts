@@ -31,7 +31,7 @@ after(async () => {
 export function runnerFor(engine: EngineName): Promise<ScriptRunner> {
   let r = shared.get(engine);
   if (!r) {
-    r = createScriptRunner({ engine, logger: null });
+    r = createScriptRunner({ engine, logger: null, sandboxes: 1 });
     shared.set(engine, r);
   }
   return r;
@@ -39,7 +39,7 @@ export function runnerFor(engine: EngineName): Promise<ScriptRunner> {
 
 /** A runner with its own options, disposed with the file. */
 export async function createRunner(engine: EngineName, options: Omit<ScriptRunnerOptions, 'engine'> = {}): Promise<ScriptRunner> {
-  const r = await createScriptRunner({ logger: null, ...options, engine });
+  const r = await createScriptRunner({ logger: null, sandboxes: 1, ...options, engine });
   created.push(r);
   return r;
 }

@@ -37,7 +37,7 @@ for (const engine of ENGINES) {
         out.globalProcess = typeof globalThis.process;
         try { out.fs = typeof require('fs') } catch (e) { out.fs = e.message }
         try { out.child = typeof require('child_process') } catch (e) { out.child = e.message }
-        out.ctorChain = typeof this.constructor.constructor('return typeof process')();
+        out.ctorChain = typeof this.constructor.constructor('return this')().process;
         out.ctorChainValue = this.constructor.constructor('return typeof process')();
         out.fnCtor = Function('return typeof process')();
         out.helperCtor = btoa.constructor('return typeof process')();

@@ -133,6 +133,22 @@ for (const engine of ENGINES) {
       }
     });
 
+    test('executions run side by side on a pool; least recently used contexts make room', async () => {
+      const runner = await createRunner(engine, { sandboxes: 2, contextsPerSandbox: 2 });
+      const src = 'function after_action() { var t = Date.now(); while (Date.now() - t < 150) {} method_response = method_response * 2; return true }';
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((n) => runner.runEvent({ event: 'after_action', isolationKey: freshKey(`acc${n}`), sources: { method: src }, globals: { method_response: n } })),
+      );
+      assert.deepEqual(results.map((r) => r.globals.method_response), [2, 4, 6, 8]);
+      const stats = runner.stats();
+      assert.equal(stats.executions, 4);
+      assert.equal(stats.sandboxes, 2);
+      assert.ok(stats.contexts <= 4);
+      for (let i = 0; i < 3; i++) await runner.runEvent({ event: 'after_action', isolationKey: freshKey('lru'), sources: { method: 'function after_action() { return true }' }, globals: {} });
+      assert.ok(runner.stats().recycledContexts >= 1);
+      assert.ok(runner.stats().contexts <= 4);
+    });
+
     test('secrets: masked for the script, redacted from messages and logs, restored only for the same origin', async () => {
       const runner = await runnerFor(engine);
       const secret = 'tok_9f8e7d6c5b4a';

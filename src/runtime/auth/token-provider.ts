@@ -7,6 +7,7 @@ import { exchange } from '../exchange.js';
 import type { ExchangeLog, HttpSender } from '../exchange.js';
 import { CREDENTIAL_HEADERS } from '../redaction.js';
 import { bodyExcerpt } from '../http/errors.js';
+import type { OAuth2ScriptHooks } from './authorization-code.js';
 
 export interface TokenProvider {
   /** A usable access token; `force` discards the current one (the API answered 401). */
@@ -48,6 +49,8 @@ export interface TokenProviderDeps {
   onExchange?: (log: ExchangeLog) => void;
   /** Called with every new token set, e.g. to persist a rotated refresh token. */
   onTokens?: (tokens: OAuth2Tokens) => void;
+  /** OAuth2 script events around token requests (`before_oauth2_refresh`, `after_oauth2_refresh`…). */
+  hooks?: OAuth2ScriptHooks;
 }
 
 interface CacheEntry {
@@ -146,10 +149,18 @@ export class OAuth2TokenProvider implements TokenProvider {
       form.set('client_id', c.clientId);
       if (c.clientSecret) form.set('client_secret', c.clientSecret);
     }
+    const kind = params.grant_type === 'refresh_token' ? 'refresh' : 'token';
+    let requestHeaders = headers;
+    let requestBody = form.toString();
+    if (this.deps.hooks?.beforeToken) {
+      const changed = await this.deps.hooks.beforeToken({ headers, body: Object.fromEntries(form) }, kind);
+      requestHeaders = changed.headers;
+      requestBody = new URLSearchParams(changed.body).toString();
+    }
     const secrets = this.secrets;
     const started = performance.now();
     const { res } = await exchange(
-      { method: 'POST', url, headers, body: form.toString() },
+      { method: 'POST', url, headers: requestHeaders, body: requestBody },
       {
         http: this.deps.http,
         masking: { secrets, headers: CREDENTIAL_HEADERS, query: new Set() },
@@ -161,7 +172,8 @@ export class OAuth2TokenProvider implements TokenProvider {
         responseSecrets: (r) => tokenValues(parseTokenBody(r.body, r.headers['content-type'])),
       },
     );
-    const body = parseTokenBody(res.body, res.headers['content-type']);
+    let body = parseTokenBody(res.body, res.headers['content-type']);
+    if (this.deps.hooks?.afterToken && res.status < 400) body = await this.deps.hooks.afterToken(body, kind);
     const accessToken = typeof body.access_token === 'string' ? body.access_token : undefined;
     if (res.status >= 400 || !accessToken) {
       const oauthError = [body.error, body.error_description].filter((x) => typeof x === 'string').join(': ');

@@ -32,8 +32,6 @@ interface Rec {
 
 /** Share of the heap limit above which the isolate is replaced after an execution. */
 const HEAP_RECYCLE_RATIO = 0.8;
-/** A context that compiled this many distinct sources is replaced (bounds its compile cache). */
-const MAX_SOURCES_PER_CONTEXT = 256;
 
 const require = createRequire(import.meta.url);
 const send = (msg: FromSandbox) => process.send!(msg);
@@ -44,7 +42,6 @@ let isolate: IvmIsolate | undefined;
 let driver: IvmScript | undefined;
 let broken = false;
 const contexts = new Map<string, Rec>();
-const sources = new Map<Rec, number>();
 let current: Rec | undefined;
 let seq = 0;
 const waiting = new Map<number, (result: string) => void>();
@@ -53,7 +50,6 @@ function dropContext(key: string, dropped: string[]): void {
   const rec = contexts.get(key);
   if (!rec) return;
   contexts.delete(key);
-  sources.delete(rec);
   dropped.push(key);
   try {
     rec.run.release();
@@ -145,9 +141,7 @@ async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
       dropContext(msg.key, dropped);
       outcome = { kind: 'crashed', message: 'the sandbox returned no result' };
     } else {
-      const count = (sources.get(rec) ?? 0) + 1;
-      sources.set(rec, count);
-      if (envelope.includes('"tainted":true') || count > MAX_SOURCES_PER_CONTEXT) dropContext(msg.key, dropped);
+      if (envelope.includes('"tainted":true')) dropContext(msg.key, dropped);
       outcome = { kind: 'done', envelope };
     }
   } catch (err) {

@@ -146,8 +146,11 @@ function run(msg: ToWorker): void {
     const err = ctx.dump(res.error) as { message?: string } | undefined;
     res.error.dispose();
     if (interrupted) {
-      // Stopped mid-run (its promise jobs may still be queued): the whole worker goes.
-      post({ type: 'done', id: msg.id, outcome: { kind: interrupted }, dropped, recycle: true });
+      // Stopped mid-run. With promise jobs still queued for its context the whole worker goes;
+      // otherwise only the context (a memory interrupt also recycles: the wasm memory never shrinks).
+      const recycle = interrupted === 'memory' || runtime.hasPendingJob();
+      if (!recycle) dropContext(msg.key, dropped);
+      post({ type: 'done', id: msg.id, outcome: { kind: interrupted }, dropped, recycle });
       return;
     }
     dropContext(msg.key, dropped);

@@ -41,7 +41,16 @@ function packageVersion(module: string): string | undefined {
  * Tries one isolated-vm module: installed, made for this Node, and an isolate really runs in a
  * sandbox process (started with --no-node-snapshot, which isolated-vm needs on Node >= 20).
  */
-export async function probeIsolatedVm(module: string): Promise<EngineCandidate> {
+export function probeIsolatedVm(module: string): Promise<EngineCandidate> {
+  // Once per process: the answer cannot change while it runs.
+  let probe = probes.get(module);
+  if (!probe) probes.set(module, (probe = probeOnce(module)));
+  return probe;
+}
+
+const probes = new Map<string, Promise<EngineCandidate>>();
+
+async function probeOnce(module: string): Promise<EngineCandidate> {
   const version = packageVersion(module);
   if (!version) return { module, usable: false, reason: `${module} is not installed` };
   const major = Number(version.split('.')[0]);
