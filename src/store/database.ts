@@ -13,6 +13,8 @@ export interface Database {
   readonly dialect: Dialect
   /** Only this process writes to the database (SQLite): in-process read caches are safe. */
   readonly singleProcess: boolean
+  /** PostgreSQL: the schema everything lives in (`public` unless configured). */
+  readonly schema?: string
   close(): Promise<void>
 }
 
@@ -34,7 +36,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): Database {
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     })
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
-    return { db, dialect: 'postgres', singleProcess: false, close: () => db.destroy() }
+    return { db, dialect: 'postgres', singleProcess: false, schema: opts.schema ?? 'public', close: () => db.destroy() }
   }
   if (!url.startsWith('sqlite:')) throw new Error(`PLEXUS_DATABASE_URL must start with sqlite: or postgres://; got ${url}`)
   const file = url.slice('sqlite:'.length)

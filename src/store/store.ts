@@ -56,7 +56,7 @@ export class Store {
   }
 
   migrate(): Promise<void> {
-    return migrateToLatest(this.database.db)
+    return migrateToLatest(this.database.db, this.database.schema)
   }
 
   close(): Promise<void> {

@@ -47,7 +47,7 @@ async function seedPartner(db: Kysely<any>, p: string): Promise<[string, string]
 export async function storageWorld(dialect: 'sqlite' | 'postgres'): Promise<StorageWorld> {
   const test: TestDatabase = await createTestDatabase(dialect);
   const database = openDatabase(test.url, { schema: test.schema });
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, database.schema);
   const db = database.db as unknown as Kysely<any>;
   const p1 = { id: 'p1', ac: await seedPartner(db, 'p1') };
   const p2 = { id: 'p2', ac: await seedPartner(db, 'p2') };

@@ -90,7 +90,7 @@ export async function runWorker<T extends TaskPayloads = TaskPayloads>(opts: Run
     })())
   try {
     if (opts.migrate !== false) {
-      await migrateToLatest(database.db)
+      await migrateToLatest(database.db, database.schema)
       await queue.migrate()
     }
     const handlers = typeof opts.handlers === 'function' ? await opts.handlers(database) : opts.handlers

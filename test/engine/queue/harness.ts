@@ -26,7 +26,7 @@ export interface QueueHarness {
 export async function queueHarness(dialect: 'sqlite' | 'postgres'): Promise<QueueHarness> {
   const test = await createTestDatabase(dialect)
   const database = openDatabase(test.url, { ...(test.schema ? { schema: test.schema } : {}), poolSize: 20 })
-  await migrateToLatest(database.db)
+  await migrateToLatest(database.db, database.schema)
   const workerSchema = test.schema ? `${test.schema}_gw` : undefined
   const queues: JobQueue<any>[] = []
   const create = <T extends TaskPayloads>(opts: QueueOptions<T> = {}): JobQueue<T> => {
