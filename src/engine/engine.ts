@@ -42,6 +42,9 @@ export class Engine implements CycleScheduler {
   }
 
   async schedule(cycle: Cycle): Promise<void> {
+    // A cycle is (re)activated after its steps changed: this process's runs read them afresh
+    // (other processes within the runner's contextTtlMs).
+    this.runner.invalidate(cycle.id)
     const everyMs = (cycle.intervalMinutes ?? 0) * 60_000
     const startAt = cycle.startAt ? new Date(cycle.startAt) : new Date(this.deps.clock.now().getTime())
     if (cycle.runOnce) {
@@ -57,6 +60,7 @@ export class Engine implements CycleScheduler {
   }
 
   async runNow(cycleId: string): Promise<void> {
+    this.runner.invalidate(cycleId)
     await this.deps.queue.enqueue('cycle.poll', { cycleId, manual: true }, { jobKey: `poll:${cycleId}`, jobKeyMode: 'dedupe' })
   }
 

@@ -16,7 +16,7 @@
 //   transaction is committing are committed together in the next one (each run still waits for
 //   its own write). On SQLite, where each commit costs more than its statements, this is most of
 //   the difference.
-import type { Insertable, Kysely } from 'kysely'
+import type { Compilable, CompiledQuery, Insertable, Kysely, QueryResult } from 'kysely'
 import type { ConnectorDefinition, Method } from '../definition/schema.js'
 import { describeError } from '../runtime/errors.js'
 import { nextStepIndex, findMethod, requestFields, stepParameters } from '../domain/template-rules.js'
@@ -44,8 +44,11 @@ export interface EngineDeps {
   invoker: MethodInvoker
   queue: JobQueue<EngineTasks>
   metrics: EngineMetrics
-  /** inline `=` scripts (sandboxed) */
-  evaluate: MappingContext['evaluate']
+  /**
+   * inline `=` scripts (sandboxed); `scope` is the trust boundary (the sandbox's isolation key:
+   * scripts of different accounts never share a context)
+   */
+  evaluate(expression: string, data: Record<string, unknown>, scope: { partnerId: string; accountId: string }): Promise<unknown>
   /** pauses a cycle with status `error` and the reason (unschedules it) */
   pauseCycle(cycleId: string, reason: string): Promise<void>
   retryWaitsMs?: readonly number[]
@@ -81,7 +84,6 @@ interface CycleContext {
   externalAccountId: string
   /** by step key; an Error when the step's release or method is not available */
   plans: Map<string, ActionPlan | Error>
-  loadedAt: number
 }
 
 type StepRun = { status: 'succeeded' | 'failed' | 'ignored'; attempt: number; log?: unknown; error?: string; startedAt: string; durationMs: number }
@@ -135,8 +137,34 @@ class GroupCommit {
   }
 }
 
+/**
+ * Hot statements compiled once per shape and run with new values: Kysely's builder and compiler
+ * cost more than a point query on SQLite. A shape whose values do not map one to one onto the
+ * compiled parameters is simply not cached.
+ */
+class Statements {
+  readonly #compiled = new Map<string, { query: CompiledQuery; slots: number[] } | null>()
+
+  execute<R>(db: Kysely<DB>, shape: string, values: unknown[], build: (db: Kysely<DB>, values: unknown[]) => Compilable<R>): Promise<QueryResult<R>> {
+    let entry = this.#compiled.get(shape)
+    if (entry === undefined) {
+      const marks = values.map((_, i) => `\u0000plexus:${i}\u0000`)
+      const query = build(db, marks).compile()
+      const slots = query.parameters.map((p) => marks.indexOf(p as string))
+      entry = slots.length === values.length && slots.every((i, n) => i >= 0 && slots.indexOf(i) === n) ? { query, slots } : null
+      if (this.#compiled.size < 64) this.#compiled.set(shape, entry)
+    }
+    if (!entry) return db.executeQuery(build(db, values))
+    const { query, slots } = entry
+    return db.executeQuery({ ...query, parameters: slots.map((i) => values[i]) } as CompiledQuery<R>)
+  }
+}
+
+const STEP_RUN_COLUMNS = ['id', 'partner_id', 'cycle_id', 'transaction_id', 'step_key', 'status', 'attempt', 'log', 'error', 'started_at', 'duration_ms'] as const
+
 export class TransactionRunner {
-  readonly #contexts = new Map<string, Promise<CycleContext>>()
+  readonly #contexts = new Map<string, { at: number; context: Promise<CycleContext | undefined> }>()
+  readonly #statements = new Statements()
   readonly #writes: GroupCommit
   readonly #ttlMs: number
 
@@ -153,13 +181,15 @@ export class TransactionRunner {
 
   async run(transactionId: string, signal?: AbortSignal): Promise<void> {
     const { store } = this.deps
-    const tx = (await store.db
-      .selectFrom('transactions as t')
-      .innerJoin('cycles as c', 'c.id', 't.cycle_id')
-      .selectAll('t')
-      .select(['c.status as cycle_status', 'c.status_reason as cycle_status_reason'])
-      .where('t.id', '=', transactionId)
-      .executeTakeFirst()) as TxRow | undefined
+    const { rows } = await this.#statements.execute(store.db, 'load', [transactionId], (db, [id]) =>
+      db
+        .selectFrom('transactions as t')
+        .innerJoin('cycles as c', 'c.id', 't.cycle_id')
+        .selectAll('t')
+        .select(['c.status as cycle_status', 'c.status_reason as cycle_status_reason'])
+        .where('t.id', '=', id as string),
+    )
+    const tx = rows[0] as TxRow | undefined
     if (!tx || FINISHED.has(tx.status)) return
     if (tx.cycle_status === 'error') return this.finish(tx.id, 'stopped', `the cycle was stopped: ${tx.cycle_status_reason ?? 'error'}`)
     const context = await this.context(tx.cycle_id)
@@ -173,21 +203,31 @@ export class TransactionRunner {
       CycleId: cycle.id,
       TransactionId: tx.id,
     }
+    const scope = { partnerId: cycle.partnerId, accountId: cycle.accountId }
+    const evaluate: MappingContext['evaluate'] = (expression, data) => this.deps.evaluate(expression, data, scope)
     const now = () => this.deps.clock.now().toISOString()
+    // Marked running without waiting for it: the first step starts meanwhile, and every later
+    // write of this run is queued behind the mark (the group commit keeps the order).
+    let marked: Promise<void> | undefined
     if (tx.status !== 'running') {
       const startedAt = tx.started_at ?? now()
-      await this.#writes.run(async (db) => {
-        await db.updateTable('transactions').set({ status: 'running', started_at: startedAt }).where('id', '=', tx.id).execute()
+      marked = this.#writes.run(async (db) => {
+        await this.#statements.execute(db, 'running', ['running', startedAt, tx.id], (d, [status, at, id]) =>
+          d.updateTable('transactions').set({ status: status as 'running', started_at: at as string }).where('id', '=', id as string),
+        )
       })
+      marked.catch(() => {})
       if (!tx.started_at) this.deps.metrics.transactions.inc({ event: 'started' })
     }
 
     // Step runs not saved yet (decisions): written with the next save.
     const pending: Array<{ step: CycleStep; run: StepRun }> = []
-    const save = (step: CycleStep | undefined, run: StepRun | undefined, progress: Progress, resumeInMs?: number) => {
+    const save = async (step: CycleStep | undefined, run: StepRun | undefined, progress: Progress, resumeInMs?: number) => {
       if (step && run) pending.push({ step, run })
       const runs = pending.splice(0)
-      return this.saveProgress(tx, cycle, runs, progress, resumeInMs)
+      const saved = this.saveProgress(tx, cycle, runs, progress, resumeInMs)
+      if (marked) await marked
+      await saved
     }
 
     let index: number | 'end' = tx.next_step
@@ -198,7 +238,7 @@ export class TransactionRunner {
       const step = steps[at]
       const started = Date.now()
       const startedAt = now()
-      const ctx: MappingContext = { outputs: state.outputs, builtIns: { ...builtIns, LastSuccessfulRunDate: step.lastSuccessfulRunAt ?? '1970-01-01T00:00:00Z' }, evaluate: this.deps.evaluate }
+      const ctx: MappingContext = { outputs: state.outputs, builtIns: { ...builtIns, LastSuccessfulRunDate: step.lastSuccessfulRunAt ?? '1970-01-01T00:00:00Z' }, evaluate }
 
       if (step.type === 'trigger') {
         index = nextStepIndex(steps, index, undefined)
@@ -254,23 +294,20 @@ export class TransactionRunner {
   }
 
   /** The cycle's definition, cached for `contextTtlMs` (concurrent runs share one read). */
-  private async context(cycleId: string): Promise<CycleContext | undefined> {
-    const cached = this.#contexts.get(cycleId)
-    if (cached) {
-      const c = await cached.catch(() => undefined)
-      if (c && Date.now() - c.loadedAt < this.#ttlMs) return c
-      if (this.#contexts.get(cycleId) === cached) this.#contexts.delete(cycleId)
+  private context(cycleId: string): Promise<CycleContext | undefined> {
+    const now = Date.now()
+    const hit = this.#contexts.get(cycleId)
+    if (hit && now - hit.at < this.#ttlMs) return hit.context
+    const context = this.loadContext(cycleId)
+    if (this.#ttlMs > 0) {
+      if (this.#contexts.size >= 1000) for (const [id, c] of this.#contexts) if (now - c.at >= this.#ttlMs) this.#contexts.delete(id)
+      const entry = { at: now, context }
+      this.#contexts.set(cycleId, entry)
+      // A cycle that is gone, or a failed read, is not kept.
+      const forget = () => void (this.#contexts.get(cycleId) === entry && this.#contexts.delete(cycleId))
+      context.then((c) => c || forget(), forget)
     }
-    const loading = this.loadContext(cycleId)
-    if (this.#ttlMs > 0) this.#contexts.set(cycleId, loading as Promise<CycleContext>)
-    try {
-      const c = await loading
-      if (!c) this.#contexts.delete(cycleId)
-      return c
-    } catch (err) {
-      this.#contexts.delete(cycleId)
-      throw err
-    }
+    return context
   }
 
   private async loadContext(cycleId: string): Promise<CycleContext | undefined> {
@@ -298,7 +335,7 @@ export class TransactionRunner {
           : { releaseId: release.id, method, fieldNames: requestFields(method).map((f) => f.field), paramNames: stepParameters(release.definition, method).map((p) => p.name) },
       )
     }
-    return { cycle, steps, externalAccountId: account?.externalId ?? '', plans, loadedAt: Date.now() }
+    return { cycle, steps, externalAccountId: account?.externalId ?? '', plans }
   }
 
   private async runAction(context: CycleContext, step: CycleStep, ctx: MappingContext, signal?: AbortSignal) {
@@ -392,30 +429,32 @@ export class TransactionRunner {
     const { queue } = this.deps
     const keepLogs = cycle.settings.logStepRequests !== false
     const limit = this.deps.logLimitBytes ?? 16 * 1024
-    const rows: Array<Insertable<DB['step_runs']>> = runs.map(({ step, run }) => ({
-      id: newId('srn'),
-      partner_id: cycle.partnerId,
-      cycle_id: cycle.id,
-      transaction_id: tx.id,
-      step_key: step.key,
-      status: run.status,
-      attempt: run.attempt,
-      log: keepLogs ? capLog(run.log, limit) : null,
-      error: run.error ?? null,
-      started_at: run.startedAt,
-      duration_ms: run.durationMs,
-    }))
+    const values: unknown[] = []
+    for (const { step, run } of runs) {
+      values.push(newId('srn'), cycle.partnerId, cycle.id, tx.id, step.key, run.status, run.attempt, keepLogs ? capLog(run.log, limit) : null, run.error ?? null, run.startedAt, run.durationMs)
+    }
     const ended = progress.status === 'succeeded'
-    const set = {
+    const set: Record<string, unknown> = {
       next_step: progress.next === 'end' ? END : progress.next,
       state: JSON.stringify(progress.state),
       step_attempts: progress.attempts,
       ...(progress.status ? { status: progress.status } : {}),
       ...(ended ? { error: null, finished_at: this.deps.clock.now().toISOString() } : {}),
     }
+    const columns = Object.keys(set)
+    const insertRuns = (db: Kysely<DB>, v: unknown[]) => {
+      const rows: Array<Insertable<DB['step_runs']>> = []
+      for (let r = 0; r < v.length; r += STEP_RUN_COLUMNS.length) rows.push(Object.fromEntries(STEP_RUN_COLUMNS.map((c, i) => [c, v[r + i]])) as never)
+      return db.insertInto('step_runs').values(rows)
+    }
     return this.#writes.run(async (db) => {
-      if (rows.length) await db.insertInto('step_runs').values(rows).execute()
-      await db.updateTable('transactions').set(set).where('id', '=', tx.id).execute()
+      if (runs.length) await this.#statements.execute(db, `step_runs:${runs.length}`, values, insertRuns)
+      await this.#statements.execute(db, `progress:${columns.join(',')}`, [...columns.map((c) => set[c]), tx.id], (d, v) =>
+        d
+          .updateTable('transactions')
+          .set(Object.fromEntries(columns.map((c, i) => [c, v[i]])) as never)
+          .where('id', '=', v[columns.length] as string),
+      )
       if (resumeInMs !== undefined) await queue.enqueue('transaction.run', { transactionId: tx.id }, { tx: db, delayMs: resumeInMs, jobKey: `tx:${tx.id}`, maxAttempts: 5 })
     })
   }

@@ -1,6 +1,9 @@
 // A polling trigger firing (SPEC §5): read the trigger method's records (every inbound page) and
 // make one transaction per record (collection splitting). Each page's transactions and their jobs
 // are written in one database transaction, so none is lost and none is made without its job.
+// Like every job, a firing is at-least-once: one cut off by a crash runs again from the first
+// page once its lease expires, and the records of pages it had already committed get new
+// transactions (LastSuccessfulRunDate only moves on when a firing completes).
 import { describeError } from '../runtime/errors.js'
 import { newId } from '../shared/ids.js'
 import type { EngineDeps } from './transaction-runner.js'
@@ -56,7 +59,8 @@ export class TriggerPoller {
           finished_at: null,
         }))
         await store.db.transaction().execute(async (db) => {
-          await db.insertInto('transactions').values(rows).execute()
+          // In chunks: a page may hold up to 10 000 records, more than a statement's parameters.
+          for (let i = 0; i < rows.length; i += 500) await db.insertInto('transactions').values(rows.slice(i, i + 500)).execute()
           // No job keys: the transactions are new, and key-less jobs are one multi-row insert
           // (graphile's add_jobs on PostgreSQL) instead of a keyed upsert per job.
           await queue.enqueueMany(rows.map((r) => ({ task: 'transaction.run' as const, payload: { transactionId: r.id }, maxAttempts: 5 })), { tx: db })

@@ -114,8 +114,8 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
     queue,
     metrics,
     invoker: { pages: (inv) => accountConnectors.invoke(inv) },
-    evaluate: async (expression, data) => {
-      const r = await (await scriptRunner()).evalExpression(expression, data, { isolationKey: 'inline' })
+    evaluate: async (expression, data, scope) => {
+      const r = await (await scriptRunner()).evalExpression(expression, data, { isolationKey: `${scope.partnerId}/${scope.accountId}` })
       if (!r.ok) throw new Error(`inline script: ${r.error.message}`)
       return r.value
     },

@@ -213,9 +213,7 @@ for (const dialect of dialects()) {
       const first = worker({ concurrency: CONCURRENCY, leaseMs: 1000 })
       // The restarted worker loads meanwhile; its engine starts after the crash.
       const second = worker({ concurrency: CONCURRENCY, leaseMs: 1000, waitForStart: true })
-      const T0 = Date.now(); const lap = (w: string) => console.log(`# ${w} at ${Date.now() - T0} ms`)
       await first.ready
-      lap('first ready')
       await runNow(yid)
 
       // Kill once the trigger has made every transaction (and its job is gone, so the firing is
@@ -232,7 +230,6 @@ for (const dialect of dialects()) {
         20_000,
         10,
       )
-      lap('kill')
       first.child.kill('SIGKILL')
       assert.equal((await first.exited).signal, 'SIGKILL')
 
@@ -248,13 +245,11 @@ for (const dialect of dialects()) {
       await second.loaded
       second.child.send('start')
       await second.ready
-      lap('second ready')
       await until('every transaction to succeed', async () => (await succeeded(yid)) === RECORDS, 30_000, 50)
       await until('the queue to drain', async () => {
         const s = await t.services.queue.stats()
         return s.queued + s.delayed + s.running + s.failed === 0
       }, 10_000)
-      lap('drained')
       const restarted = await second.stats()
       await terminate(second)
 
