@@ -1,20 +1,17 @@
 // `plexus template …` and `plexus cycle …` against a real app (SQLite, the engine running in
 // process) and a local CRM API: from a template file to the transactions it ran.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { stringify as toYaml } from 'yaml'
 import { main } from '../../src/cli/index.js'
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
 
 const API_KEY = 'crm-key-0123456789'
-const bin = fileURLToPath(new URL('../../bin/plexus.js', import.meta.url))
 
 interface Run {
   code: number
@@ -270,25 +267,6 @@ describe('plexus template and cycle CLI', () => {
     assert.match((await ok('cycle', 'deactivate', aid, yid)).stdout, new RegExp(`^Deactivated cycle ${yid} \\(paused\\); dropped 0 queued transactions$`, 'm'))
     assert.match((await ok('cycle', 'deactivate', aid, yid, '--finish-queued')).stdout, /queued transactions will finish/)
     assert.equal((await ok('--json', 'cycle', 'show', aid, yid)).json().status, 'paused')
-  })
-
-  test('plexus worker runs the engine without the API and stops cleanly on SIGTERM', async () => {
-    const data = join(dir, 'worker')
-    const child = spawn(process.execPath, ['--no-node-snapshot', bin, 'worker'], {
-      env: { ...process.env, PLEXUS_DATABASE_URL: `sqlite:${join(data, 'plexus.db')}`, PLEXUS_ADMIN_TOKEN: ADMIN_TOKEN, PLEXUS_DATA_DIR: data, PLEXUS_WORKER_CONCURRENCY: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    try {
-      await until('the worker to start', async () => /plexus worker running on sqlite/.test(out) || (child.exitCode !== null && Promise.reject(new Error(out))), 30_000)
-      child.kill('SIGTERM')
-      assert.equal(await exited, 0, out)
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    }
   })
 
   test('errors: validation problems, unknown ids, usage', async () => {
