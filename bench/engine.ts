@@ -6,9 +6,11 @@
 // SQLite insert per step (three). Target: ≥ 1 000 transactions/s on this 2-core machine, and
 // ≥ 30 % of the plain loop's rate.
 //
-// Two versions of the reshaping POST step are measured: its fields from a step mapping and
-// `{{merge field}}` templates, and the same with one field from an inline `=` script (run in the
-// script sandbox, so it costs a sandbox round trip per transaction). The plain loop runs as a
+// Three versions of the reshaping POST step are measured: its fields from a step mapping and
+// `{{merge field}}` templates; the same with one field from an inline `=` script; and the same
+// mappings with a step-level script (`before_action`) reshaping the request the step sends — issue
+// 6's "script step reshaping the record". Both scripted versions run in the script sandbox, so they
+// cost a sandbox round trip per transaction. The plain loop runs as a
 // plain (sequential) loop, the baseline of the target, and, for reference, with the engine's
 // concurrency. With PLEXUS_TEST_DATABASE_URL set, the engine on PostgreSQL + graphile-worker (one
 // worker process) too.
@@ -34,12 +36,19 @@ const PG_TRANSACTIONS = Number(process.env.BENCH_ENGINE_PG_TRANSACTIONS ?? Math.
 const PAGE_SIZE = 500
 const WARMUP = 1000
 const API_KEY = 'bench-engine-key-0123456789'
+/** The step-level script of the third version: reshapes the record the POST step sends. */
+const STEP_SCRIPT = `function before_action() {
+  method_request.name = method_request.name.toUpperCase();
+  method_request.source = method_request.source + ' via step script';
+  return true;
+}`
 
 // ---- the target API (child process) ----------------------------------------------------------
 
 /** GET /n/:total/records?page&per_page: `total` records; POST /n/:total/items: 201 with an id. */
 async function serveTarget(): Promise<void> {
   let posts = 0
+  let viaStepScript = 0
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -61,8 +70,9 @@ async function serveTarget(): Promise<void> {
         for (let i = from; i < Math.min(total, from + size); i++) data.push({ id: `r${i + 1}`, email: `Person.${i + 1}@Example.com`, first: 'Person', last: `Number ${i + 1}`, company: { name: `Company ${i % 97}` } })
         return res.end(JSON.stringify({ data }))
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { email?: string }
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { email?: string; source?: string }
       posts++
+      if (body.source?.endsWith(' via step script')) viaStepScript++
       res.statusCode = 201
       res.end(JSON.stringify({ id: `item-${posts}`, email: body.email }))
     })
@@ -71,8 +81,8 @@ async function serveTarget(): Promise<void> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   process.send?.({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
   process.on('message', (m) => {
-    if (m === 'posts') process.send?.({ posts })
-    if (m === 'reset') posts = 0
+    if (m === 'posts') process.send?.({ posts, viaStepScript })
+    if (m === 'reset') posts = viaStepScript = 0
     if (m === 'stop') server.close(() => process.exit(0))
   })
   process.on('disconnect', () => process.exit(0))
@@ -84,6 +94,8 @@ interface Target {
   child: ChildProcess
   url: string
   posts(): Promise<number>
+  /** POSTs whose body the step script reshaped. */
+  viaStepScript(): Promise<number>
   reset(): void
 }
 
@@ -97,6 +109,11 @@ async function startTarget(): Promise<Target> {
     posts: () =>
       new Promise((resolve) => {
         child.once('message', (m) => resolve((m as { posts: number }).posts))
+        child.send('posts')
+      }),
+    viaStepScript: () =>
+      new Promise((resolve) => {
+        child.once('message', (m) => resolve((m as { viaStepScript: number }).viaStepScript))
         child.send('posts')
       }),
   }
@@ -161,7 +178,7 @@ async function plainLoop(target: Target, n: number, dir: string, concurrency: nu
 interface Bench {
   services: Services
   /** Installs a cycle reading `n` records; returns a function that runs it and waits. */
-  cycle(n: number, opts: { script: boolean }): Promise<() => Promise<Run>>
+  cycle(n: number, opts: { script: false | 'inline' | 'step' }): Promise<() => Promise<Run>>
   close(): Promise<void>
 }
 
@@ -214,7 +231,7 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
       const draft = await call('POST', `/v1/connectors/${cid}/releases`, key, { settings: { status: 'Approved', inboundPaging: true, inboundPageSize: PAGE_SIZE }, definition })
       await call('POST', `/v1/connectors/${cid}/releases/${draft.id}/push`, key, { kind: 'major' })
       await call('POST', `/v1/accounts/${aid}/connectors`, key, { connectorId: cid, auth: { ApiKey: API_KEY } })
-      const name = opts.script ? { type: 'script', value: '=(fields.FirstName + " " + fields.LastName).toUpperCase()' } : { type: 'template', value: '{{trigger.FirstName}} {{trigger.LastName}}' }
+      const name = opts.script === 'inline' ? { type: 'script', value: '=(fields.FirstName + " " + fields.LastName).toUpperCase()' } : { type: 'template', value: '{{trigger.FirstName}} {{trigger.LastName}}' }
       const steps = [
         { key: 'trigger', type: 'trigger', connector: { connectorId: cid, methodId: 'list-people' } },
         { key: 'has-email', type: 'decision', decision: { left: { type: 'step', step: 'trigger', field: 'Email' }, operator: 'isNotEmpty' } },
@@ -223,6 +240,7 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
           type: 'action',
           connector: { connectorId: cid, methodId: 'create-contact' },
           fields: { Email: { type: 'step', step: 'trigger', field: 'Email' }, Name: name, Source: { type: 'template', value: 'plexus {{trigger.PersonId}} ({{trigger.Company}})' } },
+          ...(opts.script === 'step' ? { script: STEP_SCRIPT } : {}),
         },
       ]
       const tid = (await call('POST', '/v1/templates', key, { name: `Bench ${n}`, steps })).id
@@ -251,6 +269,7 @@ async function engineBench(target: Target, databaseUrl: string, schema?: string)
         if (Number(rows.n) !== n) throw new Error(`${rows.n} succeeded transactions in the database, expected ${n}`)
         const posts = await target.posts()
         if (posts !== n) throw new Error(`the target received ${posts} POSTs, expected ${n}`)
+        if (opts.script === 'step' && (await target.viaStepScript()) !== n) throw new Error('the step script did not reshape every POST')
         return { rate: (n / ms) * 1000, ms, cpuMs: (cpu.user + cpu.system) / 1000 / n }
       }
     },
@@ -268,18 +287,22 @@ export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'plexus-bench-engine-'))
   try {
     const bench = await engineBench(target, `sqlite:${join(dir, 'plexus.db')}`)
-    let plain: Run, plainConcurrent: Run, mappings: Run, script: Run
+    let plain: Run, plainConcurrent: Run, mappings: Run, script: Run, stepScript: Run
     try {
       // Warm-up of both (JIT, the sandbox, connections), then the measured runs.
-      const warmEngine = await bench.cycle(WARMUP, { script: true })
+      const warmEngine = await bench.cycle(WARMUP, { script: 'inline' })
+      const warmStep = await bench.cycle(WARMUP, { script: 'step' })
       const withMappings = await bench.cycle(TRANSACTIONS, { script: false })
-      const withScript = await bench.cycle(TRANSACTIONS, { script: true })
+      const withScript = await bench.cycle(TRANSACTIONS, { script: 'inline' })
+      const withStepScript = await bench.cycle(TRANSACTIONS, { script: 'step' })
       await plainLoop(target, WARMUP, dir, CONCURRENCY)
       await warmEngine()
+      await warmStep()
       plain = await plainLoop(target, TRANSACTIONS, dir, 1)
       plainConcurrent = await plainLoop(target, TRANSACTIONS, dir, CONCURRENCY)
       mappings = await withMappings()
       script = await withScript()
+      stepScript = await withStepScript()
     } finally {
       await bench.close()
     }
@@ -291,12 +314,15 @@ export async function run(): Promise<void> {
         [`the same with ${CONCURRENCY} loops side by side (reference)`, fmt(plainConcurrent)],
         ['Plexus: POST fields from step and {{merge field}} template mappings', fmt(mappings), `${pct(mappings, plain)} of the plain loop`, `${pct(mappings, plainConcurrent)} of ${CONCURRENCY} loops`],
         ['Plexus: the same with one field from an inline `=` script (sandboxed)', fmt(script), `${pct(script, plain)} of the plain loop`, `${pct(script, plainConcurrent)} of ${CONCURRENCY} loops`],
+        ['Plexus: mappings + a step script (before_action) reshaping the request (sandboxed)', fmt(stepScript), `${pct(stepScript, plain)} of the plain loop`, `${pct(stepScript, plainConcurrent)} of ${CONCURRENCY} loops`],
       ],
       verdicts: [
         [`mappings: ${mappings.rate.toFixed(0)} transactions/s (target ≥ 1 000)`, mappings.rate >= 1000],
         [`mappings: ${pct(mappings, plain)} of the plain loop (target ≥ 30 %)`, mappings.rate / plain.rate >= 0.3],
         [`inline script: ${script.rate.toFixed(0)} transactions/s (target ≥ 1 000)`, script.rate >= 1000],
         [`inline script: ${pct(script, plain)} of the plain loop (target ≥ 30 %)`, script.rate / plain.rate >= 0.3],
+        [`step script: ${stepScript.rate.toFixed(0)} transactions/s (target ≥ 1 000)`, stepScript.rate >= 1000],
+        [`step script: ${pct(stepScript, plain)} of the plain loop (target ≥ 30 %)`, stepScript.rate / plain.rate >= 0.3],
       ],
     })
 
@@ -312,7 +338,7 @@ export async function run(): Promise<void> {
         try {
           const warm = await pgBench.cycle(WARMUP, { script: false })
           const measured = await pgBench.cycle(PG_TRANSACTIONS, { script: false })
-          const measuredScript = await pgBench.cycle(PG_TRANSACTIONS, { script: true })
+          const measuredScript = await pgBench.cycle(PG_TRANSACTIONS, { script: 'inline' })
           await warm()
           r = await measured()
           rs = await measuredScript()

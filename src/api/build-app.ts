@@ -77,7 +77,7 @@ export async function buildApp({ services, bodyLimitBytes = 2 * 1024 * 1024, web
       v1.get('/schemas/connector-definition.json', { schema: { tags: ['schemas'], summary: 'The JSON Schema of connector definitions' } }, async () => connectorDefinitionJsonSchema)
       await v1.register(connectorRoutes, { prefix: '/connectors', connectors: services.connectors })
       await v1.register(releaseRoutes, { prefix: '/connectors/:cid/releases', releases: services.releases })
-      await v1.register(releaseMethodRoutes, { prefix: '/connectors/:cid/releases/:rid/methods', releases: services.releases, http: services.http })
+      await v1.register(releaseMethodRoutes, { prefix: '/connectors/:cid/releases/:rid/methods', releases: services.releases, http: services.http, scripts: services.scripts })
       await v1.register(connectorPropertyRoutes, { prefix: '/connectors/:cid/properties', accountConnectors: services.accountConnectors })
       await v1.register(templateRoutes, { prefix: '/templates', templates: services.templates })
       await v1.register(templateInstallRoutes, { prefix: '/templates', cycles: services.cycles })

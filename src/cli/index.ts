@@ -10,6 +10,7 @@ import { registerCycleCommands } from './commands/cycle.js'
 import { registerPartnerCommands } from './commands/partner.js'
 import { registerReleaseCommands } from './commands/release.js'
 import { registerServerCommands } from './commands/server.js'
+import { registerUpgradeCommands } from './commands/upgrade.js'
 import { DEFAULT_URL, makeContext } from './context.js'
 import { ApiError, UnreachableError } from './http.js'
 import { type CliIO, formatApiError } from './output.js'
@@ -38,6 +39,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   registerReleaseCommands(program, ctx)
   registerAccountCommands(program, ctx)
   registerCycleCommands(program, ctx)
+  registerUpgradeCommands(program, ctx)
 
   const fail = (code: number, ...lines: string[]) => {
     for (const l of lines) io.stderr.write(l + '\n')

@@ -3,7 +3,8 @@ import { ApiError } from './http.js'
 
 export interface CliIO {
   stdout: { write(chunk: string | Uint8Array): unknown }
-  stderr: { write(chunk: string): unknown }
+  /** `isTTY`/`columns` (as on process.stderr) turn bulk progress into a redrawn bar */
+  stderr: { write(chunk: string): unknown; isTTY?: boolean; columns?: number }
   env: Record<string, string | undefined>
 }
 

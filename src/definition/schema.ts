@@ -102,7 +102,8 @@ export const WebhookSettings = Type.Object(
     deleteMethod: Type.Optional(Type.String()),
     updateMethod: Type.Optional(Type.String({ description: 'Renews an expiring subscription.' })),
     webhookIdLocation: Type.Optional(Type.String({ description: 'Response path of the subscription id (default `id`).' })),
-    expiresAfterSeconds: Type.Optional(Type.Integer({ minimum: 60 })),
+    expiresAfterSeconds: Type.Optional(Type.Integer({ minimum: 60, description: 'Fixed lifetime of a subscription (seconds from its creation or renewal); used when `expiresAtLocation` gives nothing.' })),
+    expiresAtLocation: Type.Optional(Type.String({ description: 'Response path (of createMethod and updateMethod) of the subscription expiry: an ISO 8601 date-time, or epoch seconds or milliseconds. A subscription that expires is renewed with `updateMethod` before it lapses.' })),
     eventType: Type.Optional(
       Type.Object(
         {
@@ -267,6 +268,20 @@ export const WebhookRouting = Type.Object(
   { ...strict, description: 'Singular partner webhook URL: how a delivery finds its accounts (SPEC §6).' },
 )
 
+export const Migrations = Type.Object(
+  {
+    migrate_step: Type.Optional(
+      Type.String({
+        maxLength: 100000,
+        description:
+          'JavaScript run in the sandbox when a step is upgraded to this release (docs/upgrades.md): it declares `function migrate_step(step, context)`, gets the step\'s old `{methodId, fields, parameters, userConfigurable, userValues}` and `context` `{stepKey, kind, from: {releaseId, version, method}, to: {…}}`, and returns the new step (missing keys are kept; nothing: unchanged). A throw stops that step\'s upgrade only.',
+        examples: ['function migrate_step(step) { if (step.fields.Name) { step.fields.FullName = step.fields.Name; delete step.fields.Name } return step }'],
+      }),
+    ),
+  },
+  { ...strict, description: 'Upgrade scripts of this release (beyond Cyclr): how steps pinned to older releases are rewritten when they move to it.' },
+)
+
 export const ConnectorDefinition = Type.Object(
   {
     definitionVersion: Type.Optional(Type.Literal(1)),
@@ -279,6 +294,7 @@ export const ConnectorDefinition = Type.Object(
     rateLimits: Type.Optional(RateLimits),
     script: Type.Optional(Type.String({ description: 'Connector-level event handlers (SPEC §4).' })),
     webhookRouting: Type.Optional(WebhookRouting),
+    migrations: Type.Optional(Migrations),
   },
   {
     ...strict,

@@ -20,7 +20,21 @@ export interface StepPlanInput {
   userValues?: Record<string, PlanValue>
   from: PlanRelease
   to: PlanRelease
+  /** what the target release's `migrate_step` script made of the step (or its error), when it has one */
+  migration?: StepMigration
 }
+
+/** The step as a `migrate_step` script returns it (validated by the caller). */
+export interface MigratedStep {
+  methodId: string
+  fields?: Record<string, Mapping>
+  parameters?: Record<string, Mapping>
+  userConfigurable?: string[]
+  userValues?: Record<string, PlanValue>
+}
+
+/** A `migrate_step` run: its result, or why it failed (that step is then not upgraded). */
+export type StepMigration = { ok: true; result: MigratedStep } | { ok: false; error: string }
 
 export interface PlanItem {
   /** `fields.Email`, `parameters.page`, `userConfigurable.Name`, `userValues.Name`, `method` */
@@ -28,14 +42,18 @@ export interface PlanItem {
   reason: string
 }
 
-export type StepOutcome = 'unchanged' | 'upgradable' | 'needsInput' | 'methodRemoved'
+export type StepOutcome = 'unchanged' | 'upgradable' | 'needsInput' | 'methodRemoved' | 'migrationFailed'
 
 export interface StepUpgradePlan {
   stepKey: string
   methodId: string
   from: { releaseId: string; version: string | null }
   to: { releaseId: string; version: string | null }
-  /** unchanged: already there; upgradable: nothing missing; needsInput: runnable only once `needed` has values; methodRemoved: cannot move */
+  /**
+   * unchanged: already there; upgradable: nothing missing; needsInput: runnable only once `needed`
+   * has values; methodRemoved: cannot move; migrationFailed: the release's migrate_step script
+   * failed for this step, which stays where it is
+   */
   outcome: StepOutcome
   kept: string[]
   dropped: PlanItem[]
@@ -43,6 +61,8 @@ export interface StepUpgradePlan {
   /** the step after the upgrade (the original when the method was removed) */
   step: Step
   userValues?: Record<string, PlanValue>
+  /** set when the target release has a migrate_step script: what it returned, or its error */
+  migration?: StepMigration
 }
 
 const isBlank = (v: unknown) => v === undefined || v === null || v === ''
@@ -56,12 +76,42 @@ function mappingStillValid(mapping: Mapping, to: ConnectorDefinition): string | 
 }
 
 export function planStepUpgrade(input: StepPlanInput): StepUpgradePlan {
-  const { step, from, to } = input
+  const { from, to, migration } = input
+  const original = input.step
+  if (!original.connector) throw new Error(`step "${original.key}" has no connector to upgrade`)
+  const withMigration = migration && from.releaseId !== to.releaseId ? { migration } : {}
+  if (migration && !migration.ok && from.releaseId !== to.releaseId) {
+    return {
+      stepKey: original.key,
+      methodId: original.connector.methodId,
+      from: { releaseId: from.releaseId, version: from.version },
+      to: { releaseId: to.releaseId, version: to.version },
+      outcome: 'migrationFailed',
+      kept: [],
+      dropped: [],
+      needed: [],
+      step: original,
+      ...(input.userValues ? { userValues: input.userValues } : {}),
+      migration,
+    }
+  }
+  // The migration script's result replaces the step's method, mappings and parameters; the rest of
+  // the plan checks that result against the new release like any other step.
+  let step = original
+  let userValuesIn = input.userValues
+  if (migration?.ok && from.releaseId !== to.releaseId) {
+    const m = migration.result
+    step = { ...original, connector: { ...original.connector, methodId: m.methodId } }
+    for (const k of ['fields', 'parameters', 'userConfigurable'] as const) {
+      if (m[k] !== undefined) (step as Record<string, unknown>)[k] = m[k]
+    }
+    if (m.userValues !== undefined && userValuesIn !== undefined) userValuesIn = m.userValues
+  }
   const connector = step.connector
   if (!connector) throw new Error(`step "${step.key}" has no connector to upgrade`)
   const base = {
     stepKey: step.key,
-    methodId: connector.methodId,
+    methodId: original.connector.methodId,
     from: { releaseId: from.releaseId, version: from.version },
     to: { releaseId: to.releaseId, version: to.version },
   }
@@ -76,8 +126,9 @@ export function planStepUpgrade(input: StepPlanInput): StepUpgradePlan {
       kept: [],
       dropped: [{ path: 'method', reason: `release ${to.version ?? to.releaseId} has no method "${connector.methodId}"` }],
       needed: [],
-      step,
+      step: original,
       ...(input.userValues ? { userValues: input.userValues } : {}),
+      ...withMigration,
     }
   }
   const kept: string[] = []
@@ -118,9 +169,9 @@ export function planStepUpgrade(input: StepPlanInput): StepUpgradePlan {
   const configurable = new Set(userConfigurable)
 
   let userValues: Record<string, PlanValue> | undefined
-  if (input.userValues) {
+  if (userValuesIn) {
     userValues = {}
-    for (const [name, value] of Object.entries(input.userValues)) {
+    for (const [name, value] of Object.entries(userValuesIn)) {
       if (configurable.has(name)) {
         userValues[name] = value
         kept.push(`userValues.${name}`)
@@ -143,7 +194,7 @@ export function planStepUpgrade(input: StepPlanInput): StepUpgradePlan {
   if (step.fields) upgraded.fields = fields
   if (step.parameters) upgraded.parameters = parameters
   if (step.userConfigurable) upgraded.userConfigurable = userConfigurable
-  return { ...base, outcome: needed.length ? 'needsInput' : 'upgradable', kept, dropped, needed, step: upgraded, ...(userValues ? { userValues } : {}) }
+  return { ...base, outcome: needed.length ? 'needsInput' : 'upgradable', kept, dropped, needed, step: upgraded, ...(userValues ? { userValues } : {}), ...withMigration }
 }
 
 /** A cycle can move only if every step can run afterwards; `force` moves it anyway (then it is paused). */

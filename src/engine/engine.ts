@@ -8,13 +8,22 @@ import type { EngineTasks } from './tasks.js'
 import { TransactionRunner, type EngineDeps } from './transaction-runner.js'
 import { TriggerPoller } from './trigger-poller.js'
 
+/** Renews one webhook subscription; `failed` (with the reason) when it could not be renewed. */
+export type WebhookRenewal = (payload: EngineTasks['webhook.renew']) => Promise<{ failed: string; cycleId: string } | undefined>
+
 export class Engine implements CycleScheduler {
   readonly runner: TransactionRunner
   readonly poller: TriggerPoller
+  #webhookRenewal: WebhookRenewal | undefined
 
   constructor(private readonly deps: EngineDeps) {
     this.runner = new TransactionRunner(deps)
     this.poller = new TriggerPoller(deps)
+  }
+
+  /** Wired by createServices: the webhook service renews subscriptions (it owns the endpoints). */
+  setWebhookRenewal(renew: WebhookRenewal): void {
+    this.#webhookRenewal = renew
   }
 
   get queue(): JobQueue<EngineTasks> {
@@ -31,6 +40,12 @@ export class Engine implements CycleScheduler {
       },
       'maintenance.retention': async () => {
         await this.deleteOldLogs()
+      },
+      'webhook.renew': async ({ payload }) => {
+        if (!this.#webhookRenewal) throw new Error('no webhook renewal is wired')
+        const r = await this.#webhookRenewal(payload)
+        // Not renewed: the cycle is not reported active (error, with the reason; an incident was recorded).
+        if (r) await this.deps.pauseCycle(r.cycleId, r.failed)
       },
     }
   }

@@ -33,9 +33,16 @@ import type { EngineMetrics } from './metrics.js'
 import { DEFAULT_RETRY_WAITS_MS, retryWaitMs } from './retry-schedule.js'
 import type { EngineTasks } from './tasks.js'
 import type { ErrorAction } from './templates/template-schema.js'
+import type { ScriptOutcome } from '../runtime/action-scripts.js'
 
 export interface TransactionState {
   outputs: Record<string, Record<string, unknown> | undefined>
+  /**
+   * The cycle's steps as this transaction started with them, kept once it waits (a delay or a
+   * retry): a transaction finishes on the releases, methods and mappings it started with, even
+   * when the cycle is upgraded (or re-pinned by a minor push) while it waits.
+   */
+  pinned?: CycleStep[]
 }
 
 export interface EngineDeps {
@@ -62,6 +69,13 @@ const DELAY_UNIT_MS = { seconds: 1000, minutes: 60_000, hours: 3_600_000, days: 
 const FINISHED = new Set(['succeeded', 'failed', 'stopped'])
 /** next_step of a transaction past its last step */
 const END = 1_000_000
+
+/** Two versions of a step that run alike (its LastSuccessfulRunDate aside). */
+function sameStep(a: CycleStep, b: CycleStep): boolean {
+  const { lastSuccessfulRunAt: _a, ...x } = a
+  const { lastSuccessfulRunAt: _b, ...y } = b
+  return JSON.stringify(x) === JSON.stringify(y)
+}
 
 export function capLog(value: unknown, limit: number): string | null {
   if (value === undefined) return null
@@ -192,11 +206,11 @@ export class TransactionRunner {
     const tx = rows[0] as TxRow | undefined
     if (!tx || FINISHED.has(tx.status)) return
     if (tx.cycle_status === 'error') return this.finish(tx.id, 'stopped', `the cycle was stopped: ${tx.cycle_status_reason ?? 'error'}`)
-    const context = await this.context(tx.cycle_id)
-    if (!context) return
-    const { cycle, steps } = context
-
+    const current = await this.context(tx.cycle_id)
+    if (!current) return
     const state: TransactionState = JSON.parse(tx.state)
+    const context = state.pinned ? await this.pinnedContext(current, state.pinned) : current
+    const { cycle, steps } = context
     const builtIns = {
       AccountId: cycle.accountId,
       ExternalAccountId: context.externalAccountId,
@@ -225,6 +239,7 @@ export class TransactionRunner {
     const save = async (step: CycleStep | undefined, run: StepRun | undefined, progress: Progress, resumeInMs?: number) => {
       if (step && run) pending.push({ step, run })
       const runs = pending.splice(0)
+      if (resumeInMs !== undefined) progress.state.pinned ??= steps
       const saved = this.saveProgress(tx, cycle, runs, progress, resumeInMs)
       if (marked) await marked
       await saved
@@ -272,7 +287,13 @@ export class TransactionRunner {
         const output = await this.runAction(context, step, ctx, signal)
         state.outputs[step.key] = output.record
         this.deps.metrics.stepLatency.observe({ type: 'action', outcome: 'succeeded' }, (Date.now() - started) / 1000)
-        index = nextStepIndex(steps, index, undefined)
+        // A method whose scripts define action_condition routes the step true/false (like a decision).
+        index = nextStepIndex(steps, index, output.script?.route)
+        // after_action_paging's next_last_successful_run_date sets the step's LastSuccessfulRunDate.
+        if (output.script?.nextLastSuccessfulRunDate) {
+          await this.deps.store.cycles.setLastSuccessfulRun(step.id, output.script.nextLastSuccessfulRunDate)
+          this.invalidate(cycle.id)
+        }
         const run: StepRun = { status: 'succeeded', attempt: attempts + 1, log: output.log, startedAt, durationMs: Date.now() - started }
         if (index === 'end' || index >= steps.length) {
           // The last step: its progress and the end of the transaction in one write.
@@ -316,6 +337,21 @@ export class TransactionRunner {
     if (!cycle) return undefined
     const steps = await store.cycles.steps(cycle.id)
     const account = await store.accounts.get(cycle.partnerId, cycle.accountId)
+    return { cycle, steps, externalAccountId: account?.externalId ?? '', plans: await this.plans(steps) }
+  }
+
+  /**
+   * The context of a transaction that waited: its own steps when the cycle's changed meanwhile
+   * (an upgrade), else the cycle's (shared, cached) context.
+   */
+  private async pinnedContext(current: CycleContext, pinned: CycleStep[]): Promise<CycleContext> {
+    const same = pinned.length === current.steps.length && pinned.every((p, i) => sameStep(p, current.steps[i]))
+    return same ? current : { ...current, steps: pinned, plans: await this.plans(pinned) }
+  }
+
+  /** Each connector step's pinned method, read from its (immutable) release. */
+  private async plans(steps: CycleStep[]): Promise<Map<string, ActionPlan | Error>> {
+    const { store } = this.deps
     const plans = new Map<string, ActionPlan | Error>()
     const releases = new Map<string, { id: string; definition: ConnectorDefinition } | undefined>()
     for (const step of steps) {
@@ -335,7 +371,7 @@ export class TransactionRunner {
           : { releaseId: release.id, method, fieldNames: requestFields(method).map((f) => f.field), paramNames: stepParameters(release.definition, method).map((p) => p.name) },
       )
     }
-    return { cycle, steps, externalAccountId: account?.externalId ?? '', plans }
+    return plans
   }
 
   private async runAction(context: CycleContext, step: CycleStep, ctx: MappingContext, signal?: AbortSignal) {
@@ -350,8 +386,23 @@ export class TransactionRunner {
     const parameters = Object.fromEntries(Object.entries(rawParams).filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]))
     const records: Record<string, unknown>[] = []
     const requests: unknown[] = []
+    let script: ScriptOutcome | undefined
     try {
-      for await (const page of invoker.pages({ partnerId: cycle.partnerId, accountId: cycle.accountId, accountConnectorId: step.accountConnectorId, connectorId: connector.connectorId, releaseId: plan.releaseId, methodId: plan.method.id, parameters, fields, builtIns: ctx.builtIns, maxPages: 100, signal })) {
+      for await (const page of invoker.pages({
+        partnerId: cycle.partnerId,
+        accountId: cycle.accountId,
+        accountConnectorId: step.accountConnectorId,
+        connectorId: connector.connectorId,
+        releaseId: plan.releaseId,
+        methodId: plan.method.id,
+        parameters,
+        fields,
+        builtIns: ctx.builtIns,
+        maxPages: 100,
+        signal,
+        step: { id: step.id, script: step.script ?? null },
+        onScriptOutcome: (o) => (script = o),
+      })) {
         metrics.httpCalls.inc({ status: String(page.response.status) })
         for (const r of page.records) records.push(r as Record<string, unknown>)
         requests.push({ request: page.request, response: page.response, durationMs: page.durationMs })
@@ -361,7 +412,12 @@ export class TransactionRunner {
       metrics.httpCalls.inc({ status: status ? String(status) : ((err as { kind?: string }).kind ?? 'error') })
       throw Object.assign(err as object, { stepLog: { fields, parameters, requests } })
     }
-    return { record: records.length === 1 ? records[0] : { ...(records[0] ?? {}), _records: records }, log: { fields, parameters, requests, records: records.length } }
+    const scriptLog = script && (script.route !== undefined || script.warnings.length || script.nextLastSuccessfulRunDate) ? { script: { route: script.route, warnings: script.warnings, nextLastSuccessfulRunDate: script.nextLastSuccessfulRunDate } } : {}
+    return {
+      record: records.length === 1 ? records[0] : { ...(records[0] ?? {}), _records: records },
+      log: { fields, parameters, requests, records: records.length, ...scriptLog },
+      script: script as ScriptOutcome | undefined,
+    }
   }
 
   /** Applies the step's error action; returns where to go on, or stop (waiting, failed, stopped). */

@@ -27,6 +27,8 @@ export class TriggerPoller {
         .map(([k, v]) => [k, String(v)]),
     )
     let made = 0
+    // A trigger script's after_action_paging may set the next LastSuccessfulRunDate.
+    let scriptNext: string | undefined
     try {
       const pages = invoker.pages({
         partnerId: cycle.partnerId,
@@ -39,6 +41,8 @@ export class TriggerPoller {
         fields: {},
         builtIns: { LastSuccessfulRunDate: trigger.lastSuccessfulRunAt ?? '1970-01-01T00:00:00Z', AccountId: cycle.accountId, ExternalAccountId: account?.externalId ?? '', CycleId: cycle.id, TransactionId: '' },
         signal: opts.signal,
+        step: { id: trigger.id, script: trigger.script ?? null },
+        onScriptOutcome: (o) => (scriptNext = o.nextLastSuccessfulRunDate ?? undefined),
       })
       for await (const page of pages) {
         metrics.httpCalls.inc({ status: String(page.response.status) })
@@ -67,7 +71,7 @@ export class TriggerPoller {
         })
         made += rows.length
       }
-      await store.cycles.setLastSuccessfulRun(trigger.id, startedAt)
+      await store.cycles.setLastSuccessfulRun(trigger.id, scriptNext ?? startedAt)
     } catch (err) {
       const info = describeError(err)
       const status = (err as { status?: number }).status

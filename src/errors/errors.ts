@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   NOT_FOUND: [404, 'No such object for this partner (also for objects of other partners).'],
   DRAFT_EXISTS: [409, 'The connector already has a draft release.'],
   RELEASE_NOT_DRAFT: [409, 'Only a draft release can be edited, deleted or pushed.'],
+  RELEASE_NOT_DEPRECATED: [409, 'Only a deprecated release can be given a sunset date (a draft or the live release cannot).'],
+  RELEASE_SUNSET: [409, 'The release reached its sunset date: new installs pinned to it (a template install into an account) are refused; `details.releases` lists them. Upgrade the template to the live release first. Running cycles keep running.'],
   BREAKING_MINOR: [409, 'A minor push whose diff is breaking; `details` lists the breaking changes. Use `force: true` or push major.'],
   CONNECTOR_IN_USE: [409, 'The connector is used by a template or cycle step, or installed in an account.'],
   READ_ONLY: [403, 'Built-in library connectors cannot be changed by any partner.'],

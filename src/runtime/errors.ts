@@ -4,8 +4,9 @@ import { STATUS_CODES } from 'node:http';
 import { PlexusError } from '../errors/errors.js';
 import { HttpCallError, HttpStatusError, redact } from './http/errors.js';
 import type { HttpCallErrorInit, HttpErrorKind } from './http/errors.js';
+import { AuthSessionException, ScriptFailure } from './action-scripts.js';
 
-export type RuntimeErrorKind = HttpErrorKind | 'coercion' | 'input' | 'auth' | 'internal';
+export type RuntimeErrorKind = HttpErrorKind | 'coercion' | 'input' | 'auth' | 'script' | 'internal';
 
 /** The API answered 4xx/5xx. */
 export class MethodCallError extends HttpStatusError {
@@ -79,12 +80,14 @@ export function describeError(err: unknown, secrets: readonly string[] = []): Er
   if (err instanceof AuthError) {
     return { kind: 'auth', ...(err.status !== undefined ? { status: err.status } : {}), message: redact(err.message, secrets) };
   }
+  if (err instanceof ScriptFailure) return { kind: 'script', message: redact(err.message, secrets) };
+  if (err instanceof AuthSessionException) return { kind: 'auth', message: redact(err.message, secrets) };
   if (err instanceof Error && err.name === 'AbortError') return { kind: 'timeout', message: 'aborted' };
   return { kind: 'internal', message: redact(err instanceof Error ? err.message : String(err), secrets) };
 }
 
 /** Something the caller should know that did not fail the call (paging cut short, cursor repeated). */
 export interface RuntimeWarning {
-  code: 'PAGING_MAX_PAGES' | 'PAGING_REPEATED' | 'PAGING_NEXT_URL_REJECTED';
+  code: 'PAGING_MAX_PAGES' | 'PAGING_REPEATED' | 'PAGING_NEXT_URL_REJECTED' | 'SCRIPT_WARNING' | 'SCRIPT_ABORTED';
   message: string;
 }

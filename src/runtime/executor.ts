@@ -13,6 +13,9 @@ import type { RedactedRequestLog, ResponseLog } from './redaction.js';
 import type { RecordValue } from './record-selector.js';
 import type { CompiledConnector } from './compile.js';
 import type { PageState } from './paging/paginator.js';
+import { splitRequestUrl } from './action-scripts.js';
+import type { ActionRequest, ScriptOutcome } from './action-scripts.js';
+import { afterPaging, condition } from './script-events.js';
 
 export type { MethodContext } from './call-session.js';
 
@@ -43,20 +46,35 @@ export function executeMethod(compiled: CompiledConnector, methodId: string, ctx
   const warnings: RuntimeWarning[] = [];
   async function* pages(): AsyncGenerator<MethodPage> {
     const session = new CallSession(compiled, methodId, ctx);
-    const { method } = session;
+    const { method, scripts } = session;
     const paginator = new Paginator(method.paging, ctx.maxPages);
+    const outcome: ScriptOutcome = { warnings: [] };
+    // after_action_paging sees every page's records at once: pages are held back until it ran.
+    const held: MethodPage[] | undefined = scripts?.handles('after_action_paging') ? [] : undefined;
+    const wantsCondition = scripts?.handles('action_condition') ?? false;
+    const heldRaw: unknown[] = [];
+    let lastBody: unknown;
+    let lastRequest: ActionRequest | undefined;
     let state = ctx.startAt ?? paginator.first();
     let recordIndex = 0;
     try {
       for (;;) {
         const pageStarted = performance.now();
-        const sent = await session.send(state);
-        if (sent.res.status >= 400) throw session.statusError(sent);
-        const body = session.parse(sent);
+        const got = await session.request(state);
+        if (got.kind === 'skipped') {
+          outcome.warnings.push(got.warning);
+          warnings.push(got.warning);
+          break;
+        }
+        const { sent, body } = got;
+        if (held || wantsCondition) {
+          lastBody = body;
+          lastRequest = { ...splitRequestUrl(sent.built.url), headers: sent.built.headers };
+        }
         const raw = method.records.select(body);
         const next = paginator.next(state, {
           body,
-          headers: sent.res.headers,
+          headers: got.headers,
           requestUrl: sent.built.url,
           recordCount: raw.length,
           // Values, not a closure: a closure over `raw` would keep every page's records alive
@@ -68,7 +86,7 @@ export function executeMethod(compiled: CompiledConnector, methodId: string, ctx
         const records = method.records.shape(raw, recordIndex, ctx.includeRaw);
         recordIndex += raw.length;
         const { log } = sent;
-        yield {
+        const page: MethodPage = {
           pageNumber: state.pageNumber,
           records,
           body,
@@ -82,11 +100,41 @@ export function executeMethod(compiled: CompiledConnector, methodId: string, ctx
           durationMs: performance.now() - pageStarted,
           next,
         };
+        if (held) {
+          held.push(page);
+          for (const r of raw) heldRaw.push(r);
+        } else yield page;
         if (!next) break;
         state = next;
       }
+      let combined: MethodPage | undefined;
+      if (held) {
+        const out = await afterPaging(session, heldRaw, lastRequest, outcome);
+        if (out.changed) lastBody = out.body;
+        // The held pages are handed over as one page holding every record (the script's records
+        // when it changed them), with the last page's logs and next state.
+        const last = held[held.length - 1];
+        if (last) {
+          combined = {
+            pageNumber: held[0]!.pageNumber,
+            records: out.changed ? method.records.shape(out.raw, 0, ctx.includeRaw) : held.flatMap((p) => p.records),
+            body: out.changed ? out.body : last.body,
+            get request() {
+              return last.request;
+            },
+            get response() {
+              return last.response;
+            },
+            durationMs: held.reduce((sum, p) => sum + p.durationMs, 0),
+            next: last.next,
+          };
+        }
+      }
+      if (wantsCondition) outcome.route = await condition(session, lastBody);
+      if (combined) yield combined;
     } finally {
       warnings.push(...paginator.warnings);
+      if (scripts) ctx.onScriptOutcome?.(outcome);
     }
   }
   return { warnings, [Symbol.asyncIterator]: () => pages() };
@@ -124,6 +172,7 @@ export async function runMethod(compiled: CompiledConnector, methodId: string, c
       const out = await sendOutbound(compiled, methodId, observed);
       result.chunks = out.chunks;
       result.records = out.records;
+      result.warnings.push(...out.warnings);
       result.pages = out.chunks.length;
       result.ok = out.chunks.every((c) => c.ok);
       const failed = out.chunks.find((c) => !c.ok);

@@ -55,6 +55,8 @@ export interface RequestBuilder {
   readonly maskedQuery: ReadonlySet<string>;
   prepare(input: CallInput): PreparedCall;
   build(call: PreparedCall, page: PageState, auth: AuthParts, bodyOverride?: { value: unknown }): BuiltRequest;
+  /** Encodes a body value as this method does (undefined for methods without a body: GET/HEAD). */
+  encodeBody(value: unknown): { body: string | Buffer; contentType: string } | undefined;
 }
 
 interface CompiledField {
@@ -200,5 +202,7 @@ export function compileRequestBuilder(definition: ConnectorDefinition, method: M
     return request;
   }
 
-  return { httpMethod, parameters, declared, sentVariables, maskedHeaders, maskedQuery, prepare, build };
+  const encodeBody = (value: unknown) => (allowsBody && value !== undefined ? encode(value) : undefined);
+
+  return { httpMethod, parameters, declared, sentVariables, maskedHeaders, maskedQuery, prepare, build, encodeBody };
 }

@@ -6,6 +6,8 @@ import { runMethod } from './executor.js';
 import { describeError } from './errors.js';
 import type { ErrorInfo, RuntimeWarning } from './errors.js';
 import type { HttpSender } from './exchange.js';
+import { releaseScriptSources } from './action-scripts.js';
+import type { ActionScriptsFactory } from './action-scripts.js';
 import type { OutboundChunk } from './outbound-paging.js';
 import type { RecordValue } from './record-selector.js';
 import type { ConnectorDefinition, ReleaseSettings } from '../definition/schema.js';
@@ -40,9 +42,13 @@ export async function testMethod(
   methodId: string,
   input: TestMethodInput,
   http: HttpSender,
+  options: { scripts?: ActionScriptsFactory } = {},
 ): Promise<TestMethodResult> {
   const compiled = 'methods' in release && release.methods instanceof Map ? (release as CompiledConnector) : compileRelease(release.settings, release.definition);
+  compiled.method(methodId); // NOT_FOUND before any script is prepared
+  const scripts = options.scripts?.(releaseScriptSources(compiled.definition, methodId, input.parameters));
   const run = await runMethod(compiled, methodId, {
+    ...(scripts ? { scripts } : {}),
     auth: { id: input.authId, values: input.auth },
     properties: input.properties,
     parameters: input.parameters,

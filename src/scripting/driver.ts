@@ -257,7 +257,20 @@ var hasStackTraceLimit = hasOwn(ErrorCtor, 'stackTraceLimit'), stackTraceLimit =
 
 function keyOf(k) { return typeof k === 'symbol' ? '@@' + StringCtor(k.description) : k; }
 
-function restore() {
+// Built-in prototypes changed (or the global object made non-extensible): the context must go.
+function builtinsTampered() {
+  try {
+    if (!isExtensible(G)) return true;
+    for (var w = 0; w < WATCHED.length; w++) {
+      if (ownKeys(WATCHED[w]).length !== watchedCounts[w]) return true;
+    }
+    return false;
+  } catch (e) {
+    return true;
+  }
+}
+
+function restore(watch) {
   var tainted = false;
   try {
     if (!isExtensible(G)) return true;
@@ -280,9 +293,7 @@ function restore() {
         try { defineProperty(G, ak, d); } catch (e) { tainted = true; }
       }
     }
-    for (var w = 0; w < WATCHED.length; w++) {
-      if (ownKeys(WATCHED[w]).length !== watchedCounts[w]) tainted = true;
-    }
+    if (watch && builtinsTampered()) tainted = true;
     if (hasStackTraceLimit) ErrorCtor.stackTraceLimit = stackTraceLimit;
     // Clear RegExp's legacy statics (RegExp.input, $1…), which would keep the last matched text.
     /(?:)/.exec('');
@@ -361,7 +372,19 @@ function runExpr(p) {
   return { ok: true, value: value === undefined ? null : value };
 }
 
-return function run(payloadJson) {
+// run(payloadJson) runs one execution and restores the global object before it returns.
+// run(payloadJson, true) checks the built-in prototypes (a tampered context is reported at once)
+// but leaves the restore of the global object to a following run(null) call, which returns whether
+// the context is tainted: the host answers first and restores while nobody waits. The host makes
+// that call before anything else runs in the context (and a run finding it not done does it first).
+var restorePending = false;
+return function run(payloadJson, deferRestore) {
+  if (payloadJson === null) {
+    if (!restorePending) return false;
+    restorePending = false;
+    return restore(false);
+  }
+  if (restorePending) { restorePending = false; if (restore(true)) return '{"r":{"ok":false,"error":{"kind":"error","name":"Error","message":"the sandbox context could not be restored","level":null}},"logs":[],"dropped":0,"tainted":true,"needAsync":false}'; }
   logs = []; dropped = 0; needAsync = false; currentLevel = null;
   var result, text, tainted = false, p = null;
   try {
@@ -386,7 +409,8 @@ return function run(payloadJson) {
         message: 'the script output (' + text.length + ' characters) is larger than the limit of ' + p.maxOut, level: null } });
     }
   } finally {
-    tainted = restore();
+    if (deferRestore === true) { restorePending = true; tainted = builtinsTampered(); }
+    else tainted = restore(true);
   }
   return '{"r":' + text + ',"logs":' + JSONstringify(logs) + ',"dropped":' + dropped + ',"tainted":' + tainted + ',"needAsync":' + needAsync + '}';
 };

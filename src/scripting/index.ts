@@ -17,6 +17,8 @@ export type {
 export { EventDispatcher, splitUrl, joinUrl } from './event-dispatcher.js';
 export type { HookOutcome, ScriptExecution, ScriptIds, ScriptRequest, ScriptResponse } from './event-dispatcher.js';
 export { ScriptCallState } from './call-state.js';
+export { ACTION_EVENTS, createActionScripts, mentionsActionEvent } from './action-scripts.js';
+export type { ActionScriptsOptions } from './action-scripts.js';
 export type { ScriptCallStateJson } from './call-state.js';
 export { EVENT_SPECS, GLOBAL_NAMES, SCRIPT_EVENTS, SCRIPT_LEVELS, isScriptEvent } from './events.js';
 export type { EventSpec, GlobalName, MethodError, ScriptEvent, ScriptExecutionContextName, ScriptGlobals, ScriptLevel } from './events.js';

@@ -269,16 +269,21 @@ export class SandboxScriptRunner implements ScriptRunner {
     }
     const r = mapped.r;
     if (!r.ok || !('ran' in r)) return fail({ code: 'SCRIPT_CRASHED', message: 'the sandbox returned an unexpected result' }, mapped.logs);
-    let globalsText = JSON.stringify(r.globals);
+    // r.globals came out of parseSandboxJson (no `__proto__` keys); they are re-encoded only to put
+    // masked secrets back.
+    let globals = r.globals as ScriptGlobals;
     let secretsWithheld: boolean | undefined;
-    if (req.restoreSecrets === 'same-origin' && !masker.empty && globalsText.includes('[REDACTED:')) {
-      if (sameOrigin(req.globals.method_endpoint, r.globals.method_endpoint)) globalsText = masker.unmask(globalsText);
+    if (req.restoreSecrets === 'same-origin' && !masker.empty && outcome.kind === 'done' && outcome.envelope.includes('[REDACTED:')) {
+      const globalsText = JSON.stringify(r.globals);
+      if (!globalsText.includes('[REDACTED:')) {
+        // the mask appeared in the logs only
+      } else if (sameOrigin(req.globals.method_endpoint, r.globals.method_endpoint)) globals = parseSandboxJson<ScriptGlobals>(masker.unmask(globalsText));
       else secretsWithheld = true;
     }
     const result: ScriptResult = r.stoppedAt ? { kind: 'false', level: r.stoppedAt as ScriptLevel } : { kind: 'ok' };
     return done({
       result,
-      globals: parseSandboxJson<ScriptGlobals>(globalsText),
+      globals,
       logs: mapped.logs,
       droppedLogs: mapped.dropped,
       ran: r.ran as ScriptLevel[],

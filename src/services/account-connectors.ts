@@ -29,6 +29,7 @@ import { type CompiledConnector, ReleaseCache } from '../runtime/compile.js'
 import { AuthError, describeError, type ErrorInfo, type RuntimeWarning } from '../runtime/errors.js'
 import type { ExchangeLog, HttpSender } from '../runtime/exchange.js'
 import { executeMethod, type MethodContext, type MethodPage } from '../runtime/executor.js'
+import { releaseScriptSources, type ActionScripts } from '../runtime/action-scripts.js'
 import type { PageState } from '../runtime/paging/paginator.js'
 import { compilePath } from '../runtime/path.js'
 import type { RecordValue } from '../runtime/record-selector.js'
@@ -172,6 +173,24 @@ export interface AccountConnectorServiceOptions {
   beforeDeauthenticate?: (accountConnectorId: string) => Promise<void>
   /** The OAuth2 script events of a release for an account (the scripting engine plugs in here). */
   oauthHooks?: (ctx: { compiled: CompiledConnector; partnerId: string; accountId: string; externalAccountId: string | null }) => Promise<OAuth2ScriptHooks | undefined>
+  /** The action events (before_action, after_action…) of one method call (the scripting engine plugs in here). */
+  actionScripts?: (ctx: ActionScriptsContext) => ActionScripts | undefined
+}
+
+/** What the scripts of one method call run with. */
+export interface ActionScriptsContext {
+  sources: { connector: string | null; method: string | null; step: string | null }
+  scriptParameters: Record<string, string>
+  partnerId: string
+  accountId: string
+  externalAccountId: string | null
+  accountConnectorId: string
+  cycleId?: string
+  cycleStepId?: string
+  transactionId?: string
+  /** The step's field and parameter values (`method_request_mergefields`). */
+  mergefields: Record<string, unknown>
+  context: 'RUNNING_TRANSACTION' | 'CONNECTOR_TESTING'
 }
 
 /** The decrypted working state of one account connector for the length of one operation. */
@@ -201,6 +220,7 @@ export class AccountConnectorService {
   readonly #compiled = new ReleaseCache()
   readonly #publicUrl?: string
   readonly #oauthHooks?: AccountConnectorServiceOptions['oauthHooks']
+  readonly #actionScripts?: AccountConnectorServiceOptions['actionScripts']
   readonly #onDeauthenticated?: AccountConnectorServiceOptions['onDeauthenticated']
   readonly #beforeDeauthenticate?: AccountConnectorServiceOptions['beforeDeauthenticate']
 
@@ -213,6 +233,7 @@ export class AccountConnectorService {
   ) {
     this.#publicUrl = opts.publicUrl?.replace(/\/+$/, '')
     this.#oauthHooks = opts.oauthHooks
+    this.#actionScripts = opts.actionScripts
     this.#onDeauthenticated = opts.onDeauthenticated
     this.#beforeDeauthenticate = opts.beforeDeauthenticate
   }
@@ -460,7 +481,7 @@ export class AccountConnectorService {
     const result: CallResult = { ok: true, records: [], pages: 0, nextCursor: null, warnings: [], requests: [] }
 
     const attempt = async () => {
-      const exec = executeMethod(s.compiled, methodId, this.#context(s, { parameters: input.parameters, fields: input.fields, startAt, onRequest: (l) => requests.push(l) }))
+      const exec = executeMethod(s.compiled, methodId, this.#context(s, { methodId, parameters: input.parameters, fields: input.fields, startAt, onRequest: (l) => requests.push(l) }))
       let last: MethodPage | undefined
       try {
         for await (const page of exec) {
@@ -474,18 +495,9 @@ export class AccountConnectorService {
       }
       result.nextCursor = last?.next ? this.#sealCursor(last.next, s.ac.id, methodId) : null
     }
+    // (A script's AuthSessionException re-runs the property lookup inside the call: #context's renewSession.)
     try {
-      try {
-        await attempt()
-      } catch (err) {
-        // A script's AuthSessionException: start a new session (property lookup), then once more.
-        if (!isAuthSessionException(err) || !s.release.settings.postInstallPropertyLookupMethod) throw err
-        const lookup = await this.#propertyLookup(s)
-        if (!lookup.ok) throw err
-        s.dirty = true
-        Object.assign(result, { records: [], pages: 0, warnings: [] })
-        await attempt()
-      }
+      await attempt()
     } catch (err) {
       if (err instanceof PlexusError) throw err // bad input: unknown method, missing parameter
       result.ok = false
@@ -512,8 +524,18 @@ export class AccountConnectorService {
     if (!release) throw notFound('release', inv.releaseId)
     const s = await this.#session(ac, account, release, this.#openSecrets(ac))
     this.#assertAuthenticated(s)
-    const ctx = this.#context(s, { parameters: inv.parameters, fields: inv.fields, ...(inv.maxPages !== undefined ? { maxPages: inv.maxPages } : {}) })
+    const ctx = this.#context(s, {
+      methodId: inv.methodId,
+      parameters: inv.parameters,
+      fields: inv.fields,
+      ...(inv.maxPages !== undefined ? { maxPages: inv.maxPages } : {}),
+      ...(inv.step ? { step: inv.step } : {}),
+      ...(inv.builtIns.CycleId ? { cycleId: inv.builtIns.CycleId } : {}),
+      ...(inv.builtIns.TransactionId ? { transactionId: inv.builtIns.TransactionId } : {}),
+      lastSuccessfulRunDate: inv.builtIns.LastSuccessfulRunDate,
+    })
     ctx.vars = { ...ctx.vars, ...inv.builtIns }
+    if (inv.onScriptOutcome) ctx.onScriptOutcome = inv.onScriptOutcome
     if (inv.signal) ctx.signal = inv.signal
     try {
       yield* executeMethod(s.compiled, inv.methodId, ctx)
@@ -808,7 +830,8 @@ export class AccountConnectorService {
   /** Runs the property lookup method and sets the account properties its response carries. */
   async #propertyLookup(s: Session): Promise<StepOutcome> {
     const methodId = s.release.settings.postInstallPropertyLookupMethod!
-    const run = await this.#firstPage(s, methodId, {})
+    // Not renewable itself: an AuthSessionException in the lookup's own scripts fails it.
+    const run = await this.#firstPage(s, methodId, { renew: false })
     if (!run.ok || !run.page) return { method: methodId, ok: false, ...(run.status !== undefined ? { status: run.status } : {}), message: run.message ?? 'no response' }
     const set = extractProperties(s.release.settings, s.release.definition, run.page)
     Object.assign(s.properties, set)
@@ -816,8 +839,8 @@ export class AccountConnectorService {
   }
 
   /** The first page of a method (post-install methods read one page). */
-  async #firstPage(s: Session, methodId: string, input: { parameters?: Record<string, string> }): Promise<{ ok: boolean; page?: MethodPage; status?: number; message?: string; authFailed?: boolean }> {
-    const exec = executeMethod(s.compiled, methodId, this.#context(s, { parameters: input.parameters, maxPages: 1 }))
+  async #firstPage(s: Session, methodId: string, input: { parameters?: Record<string, string>; renew?: boolean }): Promise<{ ok: boolean; page?: MethodPage; status?: number; message?: string; authFailed?: boolean }> {
+    const exec = executeMethod(s.compiled, methodId, this.#context(s, { methodId, parameters: input.parameters, maxPages: 1, renew: input.renew ?? true }))
     try {
       for await (const page of exec) return { ok: true, page, status: page.response.status }
       return { ok: true }
@@ -832,9 +855,26 @@ export class AccountConnectorService {
   }
 
   /** The runtime context of a call with this account connector's credentials and properties. */
-  #context(s: Session, input: { parameters?: Record<string, string>; fields?: Record<string, unknown>; maxPages?: number; startAt?: PageState; includeRaw?: boolean; onRequest?: (log: ExchangeLog) => void }): MethodContext {
+  #context(
+    s: Session,
+    input: {
+      methodId?: string
+      parameters?: Record<string, string>
+      fields?: Record<string, unknown>
+      maxPages?: number
+      startAt?: PageState
+      includeRaw?: boolean
+      onRequest?: (log: ExchangeLog) => void
+      /** A script's AuthSessionException may re-run the property lookup (default true). */
+      renew?: boolean
+      step?: { id: string; script?: string | null }
+      cycleId?: string
+      transactionId?: string
+      lastSuccessfulRunDate?: string
+    },
+  ): MethodContext {
     const properties = { ...s.partnerProperties, ...s.properties }
-    return {
+    const ctx: MethodContext = {
       auth: { id: s.ac.authId ?? undefined, values: s.auth },
       properties,
       parameters: input.parameters,
@@ -848,6 +888,35 @@ export class AccountConnectorService {
       ...(input.onRequest ? { onRequest: input.onRequest } : {}),
       tokenProvider: this.#tokenProvider(s, properties, input.onRequest),
     }
+    if (this.#actionScripts && input.methodId) {
+      const { scriptParameters, ...release } = releaseScriptSources(s.release.definition, input.methodId, input.parameters ?? {})
+      const scripts = this.#actionScripts({
+        sources: { ...release, step: input.step?.script ?? null },
+        scriptParameters,
+        partnerId: s.ac.partnerId,
+        accountId: s.account.id,
+        externalAccountId: s.account.externalId,
+        accountConnectorId: s.ac.id,
+        ...(input.cycleId ? { cycleId: input.cycleId } : {}),
+        ...(input.step ? { cycleStepId: input.step.id } : {}),
+        ...(input.transactionId ? { transactionId: input.transactionId } : {}),
+        mergefields: { ...(input.parameters ?? {}), ...(input.fields ?? {}) },
+        context: input.cycleId ? 'RUNNING_TRANSACTION' : 'CONNECTOR_TESTING',
+      })
+      if (scripts) {
+        ctx.scripts = scripts
+        if (input.lastSuccessfulRunDate) ctx.vars = { ...ctx.vars, LastSuccessfulRunDate: input.lastSuccessfulRunDate }
+        if (input.renew !== false && s.release.settings.postInstallPropertyLookupMethod) {
+          ctx.renewSession = async () => {
+            const lookup = await this.#propertyLookup(s)
+            if (!lookup.ok) throw new Error(`AuthSessionException: the property lookup method ${lookup.method} failed: ${lookup.message ?? 'error'}`)
+            s.dirty = true
+            return { ...s.partnerProperties, ...s.properties }
+          }
+        }
+      }
+    }
+    return ctx
   }
 
   /** OAuth2: the runtime's provider over the sealed tokens; rotated tokens are persisted. */
@@ -923,7 +992,7 @@ export class AccountConnectorService {
 
   async #lookupValues(s: Session, def: Lookup, search?: string): Promise<{ ok: boolean; items: Array<{ value: string; label: string }>; warnings: RuntimeWarning[]; error?: ErrorInfo }> {
     const parameters = search && def.searchParameter ? { [def.searchParameter]: search } : undefined
-    const exec = executeMethod(s.compiled, def.method, this.#context(s, { parameters, maxPages: LOOKUP_MAX_PAGES, includeRaw: true }))
+    const exec = executeMethod(s.compiled, def.method, this.#context(s, { methodId: def.method, parameters, maxPages: LOOKUP_MAX_PAGES, includeRaw: true }))
     const valuePath = compilePath(def.valuePath)
     const labelPath = compilePath(def.labelPath)
     const items: Array<{ value: string; label: string }> = []
@@ -993,10 +1062,6 @@ export class AccountConnectorService {
 
 const rowAad = (id: string, part: 'auth' | 'properties') => `account_connectors:${id}:${part}`
 const partnerAad = (partnerId: string, connectorId: string) => `partner_connector_properties:${partnerId}:${connectorId}`
-
-/** Scripts signal "start a new session" by throwing AuthSessionException (SPEC §4, Cyclr exceptions). */
-const isAuthSessionException = (err: unknown): boolean =>
-  !!err && typeof err === 'object' && ((err as { name?: unknown }).name === 'AuthSessionException' || (err as { kind?: unknown }).kind === 'auth_session')
 
 /** The account properties a property-lookup response sets, as the release declares (see docs). */
 export function extractProperties(settings: ReleaseSettings, definition: ConnectorDefinition, page: Pick<MethodPage, 'records' | 'body'>): Record<string, string> {

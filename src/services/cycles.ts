@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js'
 import type { Principal } from './partners.js'
 import { stepReleaseInfo, type StepReleaseInfo } from './step-updates.js'
 import type { WebhookService } from './webhooks.js'
+import { refuseSunsetInstall } from './release-sunset.js'
 
 /** How the engine runs cycles; the service decides when. */
 export interface CycleScheduler {
@@ -58,6 +59,7 @@ export class CycleService {
     const account = await this.store.accounts.get(actor.partnerId, input.accountId)
     if (!account) throw notFound('account', input.accountId)
     const tSteps = await this.store.templates.steps(templateId)
+    await refuseSunsetInstall(this.store, this.clock.now(), tSteps.map((s) => s.connector?.releaseId), `installing template ${templateId}`)
 
     const chosen = new Map<string, string | null>()
     for (const [connectorId, acId] of Object.entries(input.accountConnectors ?? {})) {

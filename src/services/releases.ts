@@ -2,6 +2,7 @@
 // The rules live in domain/ and definition/; this service loads, decides and persists.
 import { checkDefinitionShape, checkReleaseForPush, checkSettingsShape } from '../definition/validate.js'
 import type { ConnectorDefinition, ReleaseSettings } from '../definition/schema.js'
+import { checkReleaseScripts, type ScriptChecker } from '../definition/script-check.js'
 import { diffReleases } from '../domain/diff.js'
 import { checkIcon } from '../domain/icon.js'
 import { assertDraft, assertNoDraft, formatVersion, nextVersion, type PushKind } from '../domain/lifecycle.js'
@@ -13,6 +14,8 @@ import type { Release } from '../store/repositories/releases.js'
 import type { Store } from '../store/store.js'
 import type { ConnectorService } from './connectors.js'
 import type { Principal } from './partners.js'
+import { checkSunset, sunsetStatus } from '../domain/lifecycle.js'
+import { connectorUsage, releaseUsage, type UsageCounts } from './release-sunset.js'
 
 export interface DraftInput {
   from?: string
@@ -36,6 +39,8 @@ export class ReleaseService {
     private readonly store: Store,
     private readonly connectors: ConnectorService,
     private readonly clock: Clock,
+    /** Compiles a script without running it (push-time validation); absent: scripts are not checked. */
+    private readonly checkScript?: ScriptChecker,
   ) {}
 
   async list(partnerId: string, connectorId: string) {
@@ -169,6 +174,8 @@ export class ReleaseService {
     const draft = await this.load(connectorId, releaseId)
     assertDraft(draft, 'pushed')
     const problems = checkReleaseForPush({ settings: draft.settings, definition: draft.definition })
+    // Scripts are compiled only at push: drafts may hold scripts that are not finished yet.
+    if (this.checkScript) problems.push(...(await checkReleaseScripts(draft.definition, this.checkScript)))
     if (problems.length) {
       throw fail('VALIDATION_FAILED', `the release cannot be pushed: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems)
     }
@@ -216,5 +223,37 @@ export class ReleaseService {
       settings: r.settings,
       definition: r.definition,
     }
+  }
+
+  // ---- deprecation sunset (issue 8 §6); the rules are in domain/lifecycle.ts, the queries in release-sunset.ts
+
+  /** `sunsetAt` and, when the date is near or passed, `sunsetWarning`, as of the app clock. */
+  sunsetFields(r: { state: Release['state']; version: Release['version']; sunsetAt?: string | null }): { sunsetAt: string | null; sunsetWarning: string | null } {
+    const s = sunsetStatus(r, this.clock.now())
+    return { sunsetAt: s.sunsetAt, sunsetWarning: s.warning }
+  }
+
+  /** Sets the sunset date of a deprecated release (must be in the future), or clears it with null. */
+  async setSunset(actor: Principal, connectorId: string, releaseId: string, sunsetAt: string | null): Promise<Release> {
+    await this.connectors.getOwned(actor.partnerId, connectorId)
+    const r = await this.load(connectorId, releaseId)
+    const now = this.clock.now()
+    const at = sunsetAt === null ? null : checkSunset(r, sunsetAt, now)
+    if (at === null && r.state !== 'deprecated') checkSunset(r, '', now) // clearing: still deprecated only (throws 409)
+    const moved = await this.store.releases.setSunset(connectorId, r.id, at, now.toISOString())
+    if (moved !== 1) throw fail('RELEASE_NOT_DEPRECATED', `release ${r.id} is no longer deprecated`)
+    await this.store.history.record({ id: newId('hst'), connectorId, partnerId: actor.partnerId, releaseId: r.id, event: at ? 'sunset_set' : 'sunset_cleared', version: formatVersion(r.version), actor: actor.keyId, at: now.toISOString(), details: { sunsetAt: at, previous: r.sunsetAt ?? null } })
+    return this.load(connectorId, r.id)
+  }
+
+  /** Who of the partner is still on the release: per account (account connectors, cycles, steps) and templates. */
+  async usage(partnerId: string, connectorId: string, releaseId: string) {
+    const r = await this.get(partnerId, connectorId, releaseId)
+    return releaseUsage(this.store, partnerId, r, this.clock.now())
+  }
+
+  /** Usage counts for every listed release (for `GET …/releases?usage=true`). */
+  async usageCounts(partnerId: string, connectorId: string, releaseIds: readonly string[]): Promise<Map<string, UsageCounts>> {
+    return connectorUsage(this.store, partnerId, connectorId, releaseIds)
   }
 }

@@ -13,6 +13,8 @@ import { AccountConnectorService } from './account-connectors.js'
 import { AccountService } from './accounts.js'
 import { oauthScriptHooks } from './oauth-scripts.js'
 import type { ScriptRunner } from '../scripting/index.js'
+import { createActionScripts, mentionsActionEvent } from '../scripting/action-scripts.js'
+import { ScriptStorageRepo } from '../scripting/script-storage.js'
 import { ConnectorService } from './connectors.js'
 import { PartnerService } from './partners.js'
 import { ReleaseService } from './releases.js'
@@ -43,6 +45,8 @@ export interface Services {
   metrics: EngineMetrics
   /** Outbound HTTP for connector calls (SSRF-guarded unless allowPrivateNetwork). */
   http: HttpSender
+  /** The script sandbox, started on first use. */
+  scripts: () => Promise<ScriptRunner>
   close(): Promise<void>
 }
 
@@ -71,16 +75,17 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
   await loadLibrary(store, clock.now().toISOString())
   const partners = new PartnerService(store, clock, config.adminToken)
   const connectors = new ConnectorService(store, clock)
-  const releases = new ReleaseService(store, connectors, clock)
+  // The script sandbox starts on first use (a release whose script handles an event, a push with scripts).
+  let scripts: Promise<ScriptRunner> | undefined
+  const scriptRunner = () => (scripts ??= import('../scripting/index.js').then((m) => m.createScriptRunner()))
+  const releases = new ReleaseService(store, connectors, clock, async (source) => (await scriptRunner()).checkScript(source))
   const templates = new TemplateService(store, clock)
   // An injected client belongs to the caller; the one made here is closed with the services.
   const ownHttp = opts.http ? undefined : new HttpClient({ allowPrivateNetwork: config.allowPrivateNetwork ?? false })
   const http: HttpSender = opts.http ?? ownHttp!
   const box = new SecretBox(config.secretKey ?? randomBytes(32))
   const accounts = new AccountService(store, clock)
-  // The script sandbox starts on first use (a release whose script handles an OAuth2 event).
-  let scripts: Promise<ScriptRunner> | undefined
-  const scriptRunner = () => (scripts ??= import('../scripting/index.js').then((m) => m.createScriptRunner()))
+  const scriptStorage = new ScriptStorageRepo(store.db)
   // Late-bound: deauthentication pauses cycles, cycles run through the engine, the engine calls
   // methods through the account connectors.
   let cycles: CycleService | undefined
@@ -100,6 +105,22 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
       }
     },
     oauthHooks: ({ compiled, ...ids }) => oauthScriptHooks(scriptRunner, { script: compiled.definition.script, ...ids }),
+    // One ActionScripts per method call; none (and no sandbox) when no script mentions an action event.
+    actionScripts: (c) =>
+      !mentionsActionEvent(c.sources) ? undefined : createActionScripts(scriptRunner, {
+        sources: c.sources,
+        scriptParameters: c.scriptParameters,
+        isolationKey: `${c.partnerId}/${c.accountId}`,
+        context: c.context,
+        ids: { accountId: c.accountId, externalAccountId: c.externalAccountId, cycleId: c.cycleId ?? null, cycleStepId: c.cycleStepId ?? null, transactionId: c.transactionId ?? null },
+        http,
+        rateLimitKey: c.accountConnectorId,
+        storage: {
+          connector: scriptStorage.connectorScope(c.partnerId, c.accountConnectorId),
+          ...(c.cycleId ? { cycle: scriptStorage.cycleScope(c.partnerId, c.accountConnectorId, c.cycleId) } : {}),
+        },
+        mergefields: c.mergefields,
+      }),
   })
   const metrics = new EngineMetrics({ defaultMetrics: opts.defaultMetrics })
   const queue = createJobQueue<EngineTasks>(store.database, {
@@ -124,13 +145,18 @@ export async function createServices(config: ServicesConfig, opts: ServicesOptio
   })
   const webhooks = new WebhookService(store, clock, queue, { publicUrl: config.publicUrl ?? undefined, invoker: { pages: (inv) => accountConnectors.invoke(inv) }, partnerProperties: (pid, cid) => accountConnectors.partnerPropertyValues(pid, cid), scripts: scriptRunner })
   cycles = new CycleService(store, clock, engine, webhooks)
+  engine.setWebhookRenewal((payload) => webhooks.renew(payload))
   // A forced upgrade that leaves a cycle unrunnable pauses it with the reason (SPEC §7).
-  const upgrades = new UpgradeService(store, clock, (cycleId, reason) => cycles!.pause(cycleId, reason, 'paused'))
+  const upgrades = new UpgradeService(store, clock, (cycleId, reason) => cycles!.pause(cycleId, reason, 'paused'), {
+    scripts: scriptRunner,
+    // upgraded cycles: this process's next transactions read the new pins at once
+    onCycleStepsChanged: (ids) => ids.forEach((id) => engine.runner.invalidate(id)),
+  })
   const close = async () => {
     await queue.close({ timeoutMs: 5000 })
     if (scripts) await (await scripts).dispose()
     await ownHttp?.close()
     await store.close()
   }
-  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, cycles, webhooks, upgrades, queue, engine, metrics, http, close }
+  return { store, clock, partners, connectors, releases, templates, accounts, accountConnectors, cycles, webhooks, upgrades, queue, engine, metrics, http, scripts: scriptRunner, close }
 }

@@ -1,7 +1,8 @@
 // Kysely on SQLite (default, WAL, foreign keys on) or PostgreSQL, selected by PLEXUS_DATABASE_URL.
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
-import SQLite from 'better-sqlite3'
+import type SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import type { DB } from './tables.js'
@@ -22,6 +23,24 @@ export interface Database {
 // (our counts never pass 2^53).
 pg.types.setTypeParser(20, (v) => Number(v))
 
+/**
+ * better-sqlite3 12 (node::ObjectWrap) aborts on Node >= 24.19 when a statement is garbage
+ * collected outside a JavaScript context (`Assertion failed: (env) != nullptr` in
+ * RemoveEnvironmentCleanupHook); 13 (Node-API) does not, but needs Node >= 22 and crashes on 20.
+ * Both are installed (13 as the optional alias `better-sqlite3-13`): 13 on Node >= 22, else 12.
+ */
+const SQLiteDatabase: typeof SQLite = (() => {
+  const require = createRequire(import.meta.url)
+  if (Number(process.versions.node.split('.')[0]) >= 22) {
+    try {
+      return require('better-sqlite3-13') as typeof SQLite
+    } catch {
+      // not installed: fall back to 12
+    }
+  }
+  return require('better-sqlite3') as typeof SQLite
+})()
+
 export interface OpenOptions {
   /** PostgreSQL only: run everything in this schema (tests use one schema per run). */
   schema?: string
@@ -41,7 +60,7 @@ export function openDatabase(url: string, opts: OpenOptions = {}): Database {
   if (!url.startsWith('sqlite:')) throw new Error(`PLEXUS_DATABASE_URL must start with sqlite: or postgres://; got ${url}`)
   const file = url.slice('sqlite:'.length)
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const sqlite = new SQLite(file)
+  const sqlite = new SQLiteDatabase(file)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = NORMAL')
   sqlite.pragma('foreign_keys = ON')

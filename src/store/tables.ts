@@ -46,6 +46,8 @@ export interface ReleasesTable {
   updated_at: string
   pushed_at: string | null
   deprecated_at: string | null
+  /** migration 0009: deprecated releases only; ISO 8601 UTC */
+  sunset_at: string | null
 }
 
 export interface IconsTable {

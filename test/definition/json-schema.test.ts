@@ -16,7 +16,7 @@ test('the document is plain JSON with a dialect, an id and a title', () => {
   assert.equal(doc.$schema, JSON_SCHEMA_DIALECT)
   assert.equal(doc.$id, 'https://plexus.dev/schemas/connector-definition.json')
   assert.equal(doc.title, 'Plexus connector definition')
-  assert.deepEqual(Object.keys(doc.properties).sort(), ['authentications', 'baseUrl', 'definitionVersion', 'lookups', 'methods', 'paging', 'parameters', 'rateLimits', 'script', 'webhookRouting'])
+  assert.deepEqual(Object.keys(doc.properties).sort(), ['authentications', 'baseUrl', 'definitionVersion', 'lookups', 'methods', 'migrations', 'paging', 'parameters', 'rateLimits', 'script', 'webhookRouting'])
   assert.deepEqual(connectorDefinitionJsonSchema, doc)
 })
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { assertDraft, assertNoDraft, assertPlanAllowsConnector, formatVersion, installability, nextVersion } from '../../src/domain/lifecycle.js'
+import { assertDraft, assertNoDraft, assertNotSunset, assertPlanAllowsConnector, checkSunset, formatVersion, installability, nextVersion, sunsetStatus } from '../../src/domain/lifecycle.js'
 import { PlexusError } from '../../src/errors/errors.js'
 
 test('version numbering: first push 1.0, major (M+1).0, minor M.(m+1)', () => {
@@ -38,4 +38,41 @@ test('plan limits', () => {
   assert.doesNotThrow(() => assertPlanAllowsConnector({ allowCustomConnectors: true, maxCustomConnectors: 2 }, 1))
   assert.throws(() => assertPlanAllowsConnector({ allowCustomConnectors: true, maxCustomConnectors: 2 }, 2), /at most 2 custom connectors; 2 exist/)
   assert.throws(() => assertPlanAllowsConnector({ allowCustomConnectors: true, maxCustomConnectors: 0 }, 0), /at most 0/)
+})
+
+test('sunset dates: only deprecated releases, ISO dates with a zone, in the future; normalised', () => {
+  const now = new Date('2026-11-28T00:00:00Z')
+  const deprecated = { id: 'rel_1', state: 'deprecated' as const }
+  assert.equal(checkSunset(deprecated, '2027-01-31', now), '2027-01-31T00:00:00.000Z')
+  assert.equal(checkSunset(deprecated, '2027-01-31T12:00:00+02:00', now), '2027-01-31T10:00:00.000Z')
+  for (const state of ['draft', 'live'] as const) {
+    assert.throws(() => checkSunset({ id: 'rel_1', state }, '2027-01-31', now), (e: unknown) => e instanceof PlexusError && e.code === 'RELEASE_NOT_DEPRECATED' && e.message.includes(state))
+  }
+  for (const bad of ['2027-01-31T12:00:00', '31/01/2027', '2027-13-01', 'tomorrow', '']) {
+    assert.throws(() => checkSunset(deprecated, bad, now), (e: unknown) => e instanceof PlexusError && e.code === 'BAD_REQUEST' && e.message.startsWith('sunsetAt:'), bad)
+  }
+  assert.throws(() => checkSunset(deprecated, '2026-11-28', now), (e: unknown) => e instanceof PlexusError && /not in the future/.test(e.message))
+})
+
+test('sunset status: no warning far out, days left within 30 days, passed after the date', () => {
+  const release = { state: 'deprecated' as const, version: { major: 1, minor: 2 }, sunsetAt: '2027-01-31T00:00:00.000Z' }
+  const far = sunsetStatus(release, new Date('2026-11-28T00:00:00Z'))
+  assert.deepEqual(far, { sunsetAt: release.sunsetAt, daysLeft: 64, passed: false, warning: null })
+  const near = sunsetStatus(release, new Date('2027-01-30T12:00:00Z'))
+  assert.equal(near.daysLeft, 1)
+  assert.match(near.warning ?? '', /^release 1\.2 sunsets in 1 day \(/)
+  const gone = sunsetStatus(release, new Date('2027-01-31T00:00:00Z'))
+  assert.equal(gone.passed, true)
+  assert.match(gone.warning ?? '', /reached its sunset/)
+  // a date on a release that is no longer deprecated (or none at all) means nothing
+  assert.deepEqual(sunsetStatus({ ...release, state: 'live' }, new Date('2027-02-01T00:00:00Z')), { sunsetAt: null, daysLeft: null, passed: false, warning: null })
+  assert.equal(sunsetStatus({ ...release, sunsetAt: null }, new Date()).passed, false)
+})
+
+test('installs pinned to a release past its sunset are refused with the releases named', () => {
+  assert.doesNotThrow(() => assertNotSunset([], 'installing template tpl_1'))
+  assert.throws(
+    () => assertNotSunset([{ id: 'rel_9', connectorId: 'con_1', version: { major: 1, minor: 0 }, sunsetAt: '2027-01-31T00:00:00.000Z' }], 'installing template tpl_1'),
+    (e: unknown) => e instanceof PlexusError && e.code === 'RELEASE_SUNSET' && /installing template tpl_1 is refused: release 1\.0 of connector con_1/.test(e.message),
+  )
 })

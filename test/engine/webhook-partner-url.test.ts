@@ -131,6 +131,43 @@ for (const dialect of dialects()) {
       assert.equal(await txCount(cycles['C:deal-any']!), 1)
     })
 
+    test('before_webhook (connector level) runs before the routing; after_webhook runs per routed cycle', async () => {
+      const scripted = {
+        ...definition(server.url),
+        webhookRouting: { key: { location: 'portalId' }, match: { property: 'PortalId' } },
+        script: 'function before_webhook() { if (method_request.challenge) { method_response = { challenge: method_request.challenge }; return false } method_request.portalId = method_request.portal }',
+      }
+      scripted.methods = scripted.methods.map((m) => (m.id === 'deal-any' ? { ...m, script: 'function after_webhook() { if (method_response.skip) return false; method_response.events.forEach(function (e) { e.objectId = e.objectId + "!" }) }' } : m))
+      const scid = (await t.call('POST', '/v1/connectors', { key, body: { name: 'Scripted deals' } })).json().id
+      const d = await t.call('POST', `/v1/connectors/${scid}/releases`, { key, body: { settings: { status: 'Approved', useSingularPartnerWebhookUrl: true }, definition: scripted } })
+      assert.equal(d.statusCode, 201, d.body)
+      assert.equal((await t.call('POST', `/v1/connectors/${scid}/releases/${d.json().id}/push`, { key, body: { kind: 'major' } })).statusCode, 200)
+      const aid = (await t.call('POST', '/v1/accounts', { key, body: { name: 'D' } })).json().id
+      assert.equal((await t.call('POST', `/v1/accounts/${aid}/connectors`, { key, body: { connectorId: scid, auth: { ApiKey: 'k' }, properties: { PortalId: 'p5' } } })).statusCode, 201)
+      const tpl = await t.call('POST', '/v1/templates', { key, body: { name: 'D any', steps: [{ key: 'hook', type: 'trigger', connector: { connectorId: scid, methodId: 'deal-any' } }] } })
+      const cyc = (await t.call('POST', `/v1/templates/${tpl.json().id}/install`, { key, body: { accountId: aid } })).json()
+      assert.equal((await t.call('PUT', `/v1/accounts/${aid}/cycles/${cyc.id}/activate`, { key, body: {} })).statusCode, 200)
+      const post = (body: object) => t.app.inject({ method: 'POST', url: `/hooks/partners/${pid}/connectors/${scid}`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+      const listed = async () => (await t.call('GET', `/v1/connectors/${scid}/webhook-deliveries`, { key })).json().items as Array<{ status: string; detail: string }>
+
+      const handshake = await post({ challenge: 'c-42' })
+      assert.equal(handshake.statusCode, 200, handshake.body)
+      assert.deepEqual(handshake.json(), { challenge: 'c-42' })
+      assert.equal((await listed()).length, 0, 'a handshake answered by before_webhook is not recorded')
+
+      const ok = await post({ portal: 'p5', events: [{ objectId: 'a' }] })
+      assert.equal(ok.statusCode, 202, ok.body)
+      assert.deepEqual({ cycles: ok.json().cycles, transactions: ok.json().transactions }, { cycles: 1, transactions: 1 })
+      const tx = await t.services.store.db.selectFrom('transactions').select('trigger_data').where('cycle_id', '=', cyc.id).executeTakeFirstOrThrow()
+      assert.deepEqual(JSON.parse(tx.trigger_data), { DealId: 'a!' })
+
+      const skipped = await post({ portal: 'p5', skip: true, events: [{ objectId: 'b' }] })
+      assert.equal(skipped.statusCode, 202, skipped.body)
+      assert.deepEqual({ status: skipped.json().status, cycles: skipped.json().cycles, transactions: skipped.json().transactions }, { status: 'ignored', cycles: 1, transactions: 0 })
+      const perCycle = (await t.call('GET', `/v1/accounts/${aid}/cycles/${cyc.id}/webhook-deliveries`, { key })).json().items
+      assert.deepEqual(perCycle.map((x: { status: string; detail: string | null }) => [x.status, x.detail]), [['ignored', 'after_webhook returned false'], ['accepted', null]])
+    })
+
     test('a connector without the singular URL setting has no partner URL', async () => {
       const other = (await t.call('POST', '/v1/connectors', { key, body: { name: 'Other' } })).json().id
       const res = await t.app.inject({ method: 'POST', url: `/hooks/partners/${pid}/connectors/${other}`, headers: { 'content-type': 'application/json' }, payload: '{}' })

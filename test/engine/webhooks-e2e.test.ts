@@ -235,6 +235,26 @@ for (const dialect of dialects()) {
       assert.deepEqual(list.map((d: { status: string; detail: string | null }) => [d.status, d.detail]), [['accepted', null], ['ignored', 'after_webhook returned false']])
     })
 
+    test('a change made elsewhere (another process) is seen at once, though the routing is cached', async () => {
+      const cycle = await newCycle('anything', 'x')
+      const id = cycle.steps[0]!.webhookId!
+      await activate(cycle)
+      assert.equal((await deliver(id, '{"name":"a"}')).statusCode, 202) // routing now cached
+      const db = t.services.store.db
+      // Straight in the database, as another process would: no invalidation reaches this one.
+      await db.updateTable('cycles').set({ status: 'paused' }).where('id', '=', cycle.id).execute()
+      assert.equal((await deliver(id, '{"name":"b"}')).statusCode, 410)
+      await db.updateTable('cycles').set({ status: 'active' }).where('id', '=', cycle.id).execute()
+      await db.updateTable('cycle_steps').set({ method_id: 'contact-created' }).where('cycle_id', '=', cycle.id).where('position', '=', 0).execute()
+      const res = await deliver(id, JSON.stringify({ contacts: [{ id: 'c9', email: 'z@x.io' }, { id: 'c10', email: 'y@x.io' }] }))
+      assert.equal(res.json().transactions, 2, 're-routed to the new method (its records location)')
+      await db.deleteFrom('webhook_endpoints').where('id', '=', id).execute()
+      assert.equal((await deliver(id, '{"name":"c"}')).statusCode, 404)
+      const list = (await t.call('GET', `/v1/accounts/${aid}/cycles/${cycle.id}/webhook-deliveries`, { key })).json().items
+      assert.equal(list.length, 2, 'the refused deliveries were not recorded')
+      await t.call('PUT', `/v1/accounts/${aid}/cycles/${cycle.id}/deactivate`, { key, body: {} })
+    })
+
     test('deliveries are listable per connector', async () => {
       const res = await t.call('GET', `/v1/connectors/${cid}/webhook-deliveries?limit=500`, { key })
       assert.equal(res.statusCode, 200, res.body)

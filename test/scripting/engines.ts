@@ -18,7 +18,20 @@ export async function availableEngines(): Promise<EngineName[]> {
   return engines;
 }
 
+/** The engine `auto` picks on this Node (as selectEngine does), in one line. */
+export async function chosenEngineLine(): Promise<string> {
+  const skipped: string[] = [];
+  for (const m of ISOLATED_VM_MODULES) {
+    const probe = await probeIsolatedVm(m);
+    if (probe.usable) return `isolated-vm ${probe.version} (${[probe.reason, ...skipped].join('; ')})`;
+    skipped.push(probe.reason);
+  }
+  return `quickjs (wasm fallback: ${skipped.join('; ')})`;
+}
+
 export const ENGINES = await availableEngines();
+// One line per test file in the runner's output (`# scripting engine: …` under TAP); CI prints it.
+console.log(`scripting engine: ${await chosenEngineLine()}; tests run on ${ENGINES.join(', ')}`);
 
 const created: ScriptRunner[] = [];
 const shared = new Map<EngineName, Promise<ScriptRunner>>();

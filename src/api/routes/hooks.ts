@@ -16,6 +16,8 @@ export const hookRoutes: FastifyPluginAsync<{ webhooks: WebhookService; bodyLimi
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     const outcome = await webhooks.receivePartner(req.params.pid, req.params.cid, { contentType, body, headers: req.headers })
+    // before_webhook answered the caller itself (e.g. a subscription handshake).
+    if (outcome.reply) return reply.status(outcome.reply.status).headers(outcome.reply.headers).send(outcome.reply.body ?? '')
     return reply.status(outcome.duplicate ? 200 : 202).send(outcome)
   })
 

@@ -5,13 +5,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { testMethod } from '../../runtime/test-method.js'
 import type { HttpSender } from '../../runtime/exchange.js'
+import type { ReleaseScriptSources } from '../../runtime/action-scripts.js'
+import { createActionScripts } from '../../scripting/action-scripts.js'
+import { MemoryKeyValueStore } from '../../scripting/script-host.js'
+import type { ScriptRunner } from '../../scripting/script-runner.js'
 import type { ReleaseService } from '../../services/releases.js'
 import { principal } from '../plugins/auth.js'
 import { IdParams } from '../schemas.js'
 
 const Values = (description: string) => Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 10_000 }), { description })
 
-export const releaseMethodRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseService; http: HttpSender }> = async (app, { releases, http }) => {
+export const releaseMethodRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseService; http: HttpSender; scripts?: () => Promise<ScriptRunner> }> = async (app, { releases, http, scripts }) => {
   app.post('/:mid/test', {
     schema: {
       tags: ['releases'],
@@ -31,8 +35,15 @@ export const releaseMethodRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseS
       ),
     },
   }, async (req) => {
-    const release = await releases.get(principal(req).partnerId, req.params.cid, req.params.rid)
+    const partnerId = principal(req).partnerId
+    const release = await releases.get(partnerId, req.params.cid, req.params.rid)
     const { auth = {}, ...rest } = req.body
-    return testMethod(release, req.params.mid, { ...rest, auth }, http)
+    // The release's connector- and method-level scripts run as in a call (script_execution_context
+    // CONNECTOR_TESTING), with storage that lives for this test only.
+    const factory = scripts
+      ? ({ scriptParameters, ...sources }: ReleaseScriptSources) =>
+          createActionScripts(scripts, { sources, scriptParameters, isolationKey: `${partnerId}/test`, context: 'CONNECTOR_TESTING', http, storage: { connector: new MemoryKeyValueStore(), cycle: new MemoryKeyValueStore() }, mergefields: { ...(rest.parameters ?? {}), ...(rest.fields ?? {}) } })
+      : undefined
+    return testMethod(release, req.params.mid, { ...rest, auth }, http, factory ? { scripts: factory } : {})
   })
 }

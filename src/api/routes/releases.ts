@@ -15,6 +15,30 @@ const Definition = Type.Record(Type.String(), Type.Unknown(), { description: 'A 
 
 const view = <T extends { version: { major: number; minor: number } | null; partnerId?: string | null }>({ partnerId: _p, ...r }: T) => viewRelease(r)
 
+// Deprecation sunset (issue 8 §6): every release view carries its sunset date and warning.
+const Nullable = <T extends import('typebox').TSchema>(t: T) => Type.Union([t, Type.Null()])
+const SunsetFields = {
+  sunsetAt: Nullable(Type.String({ description: 'deprecated releases only: after this date new installs pinned to the release are refused (409 RELEASE_SUNSET)' })),
+  sunsetWarning: Nullable(Type.String({ description: 'set when the sunset date is 30 days away or closer, and after it' })),
+}
+const UsageCounts = Type.Object({
+  accounts: Type.Integer(),
+  accountConnectors: Type.Integer(),
+  cycles: Type.Integer(),
+  cycleSteps: Type.Integer(),
+  templates: Type.Integer(),
+  templateSteps: Type.Integer(),
+})
+const ReleaseOut = Type.Object({ ...Release.properties, ...SunsetFields })
+const ReleaseListItem = Type.Object({ ...ReleaseSummary.properties, ...SunsetFields, usage: Type.Optional(UsageCounts) })
+const ReleaseUsage = Type.Object({
+  release: Type.Object({ id: Type.String(), connectorId: Type.String(), state: Type.String(), version: Nullable(Type.String()) }),
+  sunset: Type.Object({ sunsetAt: Nullable(Type.String()), daysLeft: Nullable(Type.Integer()), passed: Type.Boolean(), warning: Nullable(Type.String()) }),
+  summary: UsageCounts,
+  accounts: Type.Array(Type.Object({ accountId: Type.String(), name: Nullable(Type.String()), externalId: Nullable(Type.String()), accountConnectors: Type.Integer(), cycles: Type.Integer(), cycleSteps: Type.Integer() })),
+  cycles: Type.Array(Type.Object({ id: Type.String(), accountId: Type.String(), name: Type.String(), status: Type.String(), steps: Type.Integer() })),
+})
+
 /** A YAML/JSON document body: `{settings?, definition?}` (the export format; other keys ignored). */
 function documentBody(body: unknown): { settings?: unknown; definition?: unknown } {
   let doc: unknown
@@ -41,8 +65,18 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseService
   const consumesDocs = { consumes: ['application/json', ...YAML_TYPES] }
 
   app.get('/', {
-    schema: { tags, params: cParams, response: { 200: Type.Object({ items: Type.Array(ReleaseSummary) }) } },
-  }, async (req) => ({ items: (await releases.list(principal(req).partnerId, req.params.cid)).map(view) }))
+    schema: {
+      tags,
+      params: cParams,
+      querystring: Type.Object({ usage: Type.Optional(Type.Boolean({ description: "add each release's `usage`: the partner's accounts, account connectors, cycles and steps still pinned to it" })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(ReleaseListItem) }) },
+    },
+  }, async (req) => {
+    const partnerId = principal(req).partnerId
+    const list = await releases.list(partnerId, req.params.cid)
+    const usage = req.query.usage ? await releases.usageCounts(partnerId, req.params.cid, list.map((r) => r.id)) : undefined
+    return { items: list.map((r) => ({ ...view(r), ...releases.sunsetFields(r), ...(usage ? { usage: usage.get(r.id) } : {}) })) }
+  })
 
   app.post('/', {
     config: consumesDocs,
@@ -83,7 +117,10 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseService
     return reply.status(201).send(view(r))
   })
 
-  app.get('/:rid', { schema: { tags, params: rParams, response: { 200: Release } } }, async (req) => view(await releases.get(principal(req).partnerId, req.params.cid, req.params.rid)))
+  app.get('/:rid', { schema: { tags, params: rParams, response: { 200: ReleaseOut } } }, async (req) => {
+    const r = await releases.get(principal(req).partnerId, req.params.cid, req.params.rid)
+    return { ...view(r), ...releases.sunsetFields(r) }
+  })
 
   app.put('/:rid', {
     config: consumesDocs,
@@ -111,6 +148,23 @@ export const releaseRoutes: FastifyPluginAsyncTypebox<{ releases: ReleaseService
       response: { 200: Release },
     },
   }, async (req) => view(await releases.push(principal(req), req.params.cid, req.params.rid, req.body)))
+
+  app.put('/:rid/sunset', {
+    schema: {
+      tags,
+      summary: 'Set (or clear, with null) the sunset date of a deprecated release: after it, new installs pinned to it are refused',
+      params: rParams,
+      body: Type.Object({ sunsetAt: Nullable(Type.String({ minLength: 1, description: 'ISO 8601 date (2027-01-31, midnight UTC) or date-time with a zone; must be in the future' })) }, { additionalProperties: false }),
+      response: { 200: ReleaseOut },
+    },
+  }, async (req) => {
+    const r = await releases.setSunset(principal(req), req.params.cid, req.params.rid, req.body.sunsetAt)
+    return { ...view(r), ...releases.sunsetFields(r) }
+  })
+
+  app.get('/:rid/usage', {
+    schema: { tags, summary: "Who is still on the release: the partner's accounts (account connectors, cycles, cycle steps) and templates pinned to it", params: rParams, response: { 200: ReleaseUsage } },
+  }, async (req) => releases.usage(principal(req).partnerId, req.params.cid, req.params.rid))
 
   app.get('/:rid/lint', {
     schema: {

@@ -1,5 +1,6 @@
 // release list/create/show/edit/delete/push/diff/lint/export/test. `<rid>` may be `live` wherever
-// the API accepts it (show, diff, lint, export, create --from).
+// the API accepts it (show, diff, lint, export, create --from). release impact/upgrade/usage/sunset
+// are in upgrade.ts.
 import { writeFileSync } from 'node:fs'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { stringify as toYaml } from 'yaml'
@@ -18,6 +19,9 @@ interface Release {
   createdAt: string
   pushedAt: string | null
   deprecatedAt: string | null
+  sunsetAt?: string | null
+  sunsetWarning?: string | null
+  usage?: { accounts: number; accountConnectors: number; cycles: number; cycleSteps: number; templates: number; templateSteps: number }
   importReport?: { mapped: number; skipped: { path: string; reason: string }[]; warnings: string[] }
 }
 
@@ -58,6 +62,8 @@ function showRelease(out: Output, r: Release): void {
     ['Created', r.createdAt],
     ['Pushed', r.pushedAt],
     ['Deprecated', r.deprecatedAt],
+    ['Sunset', r.sunsetAt],
+    ['Warning', r.sunsetWarning],
   ])
   const methods = r.definition?.methods ?? []
   out.print()
@@ -76,11 +82,17 @@ export function registerReleaseCommands(program: Command, ctx: (cmd: Command) =>
 
   release
     .command('list <cid>')
-    .description('Every release of a connector')
-    .action(async (cid: string, _opts, cmd: Command) => {
-      const { api, out } = ctx(cmd)
-      const res = await api().json<{ items: Release[] }>('GET', path`/v1/connectors/${cid}/releases`)
-      out.result(res, () => out.table(['ID', 'STATE', 'VERSION', 'STATUS', 'CREATED', 'PUSHED'], res.items.map((r) => [r.id, r.state, r.version, r.settings.status, r.createdAt, r.pushedAt])))
+    .description('Every release of a connector, with sunset dates (warnings on stderr)')
+    .option('--usage', 'add who is still on each release: accounts, cycles, templates')
+    .action(async (cid: string, opts: { usage?: boolean }, cmd: Command) => {
+      const { api, out, io } = ctx(cmd)
+      const res = await api().json<{ items: Release[] }>('GET', path`/v1/connectors/${cid}/releases`, { query: { usage: opts.usage ? 'true' : undefined } })
+      out.result(res, () => {
+        const usageHeaders = opts.usage ? ['ACCOUNTS', 'CYCLES', 'TEMPLATES'] : []
+        const usageCells = (r: Release) => (opts.usage ? [r.usage?.accounts, r.usage?.cycles, r.usage?.templates] : [])
+        out.table(['ID', 'STATE', 'VERSION', 'STATUS', 'CREATED', 'PUSHED', ...usageHeaders, 'SUNSET'], res.items.map((r) => [r.id, r.state, r.version, r.settings.status, r.createdAt, r.pushedAt, ...usageCells(r), r.sunsetAt]))
+        for (const r of res.items) if (r.sunsetWarning) io.stderr.write(`warning: ${r.sunsetWarning}\n`)
+      })
     })
 
   release

@@ -16,6 +16,16 @@
 //   (their `signal`), because they are being re-run elsewhere, and registers again.
 // - Recurring schedules: our Scheduler (queue_schedules, app schema) rather than graphile's
 //   crontab, which is static per-process configuration; see scheduler.ts.
+// - Supervision: graphile's runner can shut itself down while we did not ask it to. Above all,
+//   graphile NOTIFYs `worker:migrate` when it runs a breaking migration, on a channel that is
+//   database-wide, not per schema: installing a fresh graphile schema anywhere in the database
+//   (another app schema, another test run, a new tenant) makes every running worker of every
+//   schema shut down and set `process.exitCode = 57`. A failed batch completion also shuts the
+//   pool down. So when the runner ends without stop(), we check our own schema (migrate(): it
+//   throws if a newer, incompatible graphile migrated it), undo the exit code for a false alarm,
+//   and start a new runner (with backoff if it keeps ending). Only a real incompatibility
+//   leaves the worker stopped (logged as an error, exit code 57 kept).
+
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import { Logger, type Job as GraphileJob, type JobHelpers, type Runner, type TaskList, type WorkerEvents, run, runMigrations } from 'graphile-worker'
@@ -70,14 +80,34 @@ export interface PgJobQueueOptions<T extends TaskPayloads> extends QueueOptions<
 }
 
 interface Worker {
-  readonly runner: Runner
+  /** The current graphile runner (replaced when it ends on its own; see #supervise). */
+  runner: Runner
   readonly pool: pg.Pool
-  readonly id: string
+  /** The current runner's pool id: our registration in queue_workers and graphile's locked_by. */
+  id: string
   readonly active: Map<string, AbortController>
   readonly timers: NodeJS.Timeout[]
   heartbeat: NodeJS.Timeout | undefined
   stopping: boolean
+  /** A restart of the runner in progress (stop() waits for it). */
+  restarting: Promise<void> | undefined
+  /** Ends a restart's backoff wait early (stop()). */
+  cancelBackoff: (() => void) | undefined
+  /** Restarts in a row of runners that lived less than RESTART_RESET_MS. */
+  restarts: number
 }
+
+/** A running graphile runner; `exitCode`: see #run. */
+interface Started {
+  runner: Runner
+  id: string
+  exitCode: { value: typeof process.exitCode }
+}
+
+/** A runner that lived this long resets the restart backoff. */
+const RESTART_RESET_MS = 60_000
+/** Longest wait before restarting a runner that keeps ending. */
+const RESTART_MAX_DELAY_MS = 30_000
 
 interface Prepared {
   identifier: string
@@ -306,52 +336,134 @@ export class PgJobQueue<T extends TaskPayloads = TaskPayloads> implements JobQue
     const onError = (err: Error) => this.#logger.error({ err: errorMessage(err) }, 'graphile-worker connection error')
     pool.on('error', onError)
     pool.on('connect', (client) => client.on('error', onError))
-    const events = new EventEmitter() as WorkerEvents
-    let poolId: string | undefined
-    events.on('pool:create', ({ workerPool }) => {
-      poolId = workerPool.id
-    })
-    let runner: Runner
+    let started: Started
     try {
-      runner = await run({
-        pgPool: pool,
-        schema: this.#schema,
-        concurrency,
-        pollInterval: this.#pollMs,
-        noHandleSignals: true,
-        taskList,
-        parsedCronItems: [],
-        logger: this.#graphileLogger(),
-        events,
-        // We abort jobs ourselves when stop()'s timeout runs out.
-        gracefulShutdownAbortTimeout: 2 ** 31 - 1,
-        preset: {
-          worker: {
-            ...(this.#batchResults ? { completeJobBatchDelay: 0, failJobBatchDelay: 0 } : {}),
-            ...(this.#localQueueSize && this.#localQueueSize > 1 ? { localQueue: { size: this.#localQueueSize } } : {}),
-          },
-        },
-      })
+      started = await this.#run(pool, concurrency, taskList)
     } catch (err) {
       await pool.end()
       throw err
     }
-    runner.promise.catch((err) => this.#logger.error({ err: errorMessage(err) }, 'graphile-worker runner failed'))
-    try {
-      if (!poolId) throw new Error('graphile-worker did not report its pool id')
-      await this.#register({ id: poolId })
-    } catch (err) {
-      await runner.stop().catch(() => {})
-      await pool.end()
-      throw err
-    }
-    const w: Worker = { runner, pool, id: poolId, active, timers: [], heartbeat: undefined, stopping: false }
+    const w: Worker = { runner: started.runner, pool, id: started.id, active, timers: [], heartbeat: undefined, stopping: false, restarting: undefined, cancelBackoff: undefined, restarts: 0 }
     this.#worker = w
+    this.#supervise(w, started, concurrency, taskList)
     await this.#reap().catch((err) => this.#logger.error({ err: errorMessage(err) }, 'queue reaper failed'))
     w.heartbeat = setInterval(() => void this.#heartbeat(w).catch((err) => this.#logger.error({ err: errorMessage(err) }, 'queue heartbeat failed')), Math.max(20, Math.floor(this.#leaseMs / 3)))
     w.timers.push(setInterval(() => void this.#reap().catch((err) => this.#logger.error({ err: errorMessage(err) }, 'queue reaper failed')), this.#reapMs))
     if (options.scheduler !== false) this.#scheduler.start()
     this.#logger.debug({ workerId: w.id, concurrency, tasks: Object.keys(taskList) }, 'queue worker started')
+  }
+
+  /**
+   * Starts a graphile runner on `pool` and registers its pool id. `exitCode` is process.exitCode
+   * as it was when graphile last received a `worker:migrate` notification (before graphile sets
+   * it to 57), so a false alarm can be undone.
+   */
+  async #run(pool: pg.Pool, concurrency: number, taskList: TaskList): Promise<Started> {
+    const events = new EventEmitter() as WorkerEvents
+    let poolId: string | undefined
+    const exitCode: { value: typeof process.exitCode } = { value: process.exitCode }
+    events.on('pool:create', ({ workerPool }) => {
+      poolId = workerPool.id
+    })
+    // Emitted just before graphile handles the notification (and may set process.exitCode).
+    events.on('pool:listen:notification', ({ message }) => {
+      if (message.channel === 'worker:migrate') exitCode.value = process.exitCode
+    })
+    const runner = await run({
+      pgPool: pool,
+      schema: this.#schema,
+      concurrency,
+      pollInterval: this.#pollMs,
+      noHandleSignals: true,
+      taskList,
+      parsedCronItems: [],
+      logger: this.#graphileLogger(),
+      events,
+      // We abort jobs ourselves when stop()'s timeout runs out.
+      gracefulShutdownAbortTimeout: 2 ** 31 - 1,
+      preset: {
+        worker: {
+          ...(this.#batchResults ? { completeJobBatchDelay: 0, failJobBatchDelay: 0 } : {}),
+          ...(this.#localQueueSize && this.#localQueueSize > 1 ? { localQueue: { size: this.#localQueueSize } } : {}),
+        },
+      },
+    })
+    try {
+      if (!poolId) throw new Error('graphile-worker did not report its pool id')
+      await this.#register({ id: poolId })
+    } catch (err) {
+      await runner.stop().catch(() => {})
+      throw err
+    }
+    return { runner, id: poolId, exitCode }
+  }
+
+  /** Watches a runner: if it ends while the worker is not stopping, restarts it (see the header). */
+  #supervise(w: Worker, current: Started, concurrency: number, taskList: TaskList): void {
+    const startedAt = Date.now()
+    const ended = (err?: unknown) => {
+      if (err !== undefined) this.#logger.error({ err: errorMessage(err) }, 'graphile-worker runner failed')
+      if (w.stopping || this.#worker !== w || w.runner !== current.runner) return
+      if (Date.now() - startedAt >= RESTART_RESET_MS) w.restarts = 0
+      w.restarting = this.#restart(w, current, concurrency, taskList).finally(() => (w.restarting = undefined))
+    }
+    current.runner.promise.then(() => ended(), ended)
+  }
+
+  async #restart(w: Worker, previous: Started, concurrency: number, taskList: TaskList): Promise<void> {
+    // graphile set exit code 57 on a breaking-migration notification: undone here, and set again
+    // by migrate() below if our own schema really was migrated by a newer, incompatible graphile.
+    if (process.exitCode === 57) process.exitCode = previous.exitCode.value
+    this.#logger.warn({ workerId: previous.id, restarts: w.restarts }, 'graphile-worker stopped on its own; checking the queue schema and restarting it')
+    await this.#db.deleteFrom('queue_workers').where('id', '=', previous.id).execute().catch(() => {})
+    for (;;) {
+      const delay = w.restarts === 0 ? 0 : Math.min(RESTART_MAX_DELAY_MS, 250 * 2 ** w.restarts)
+      w.restarts++
+      if (delay) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay)
+          w.cancelBackoff = () => {
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+        w.cancelBackoff = undefined
+      }
+      if (w.stopping) return
+      try {
+        // A schema that is gone (dropped) is not re-installed from here: that would NOTIFY a
+        // breaking migration and stop every other worker of the database in turn.
+        const { rows } = await sql<{ t: string | null }>`select to_regclass(${`${this.#schema}.migrations`})::text as t`.execute(this.#db)
+        if (!rows[0]?.t) throw new Error(`graphile-worker's schema ${this.#schema} is gone`)
+        // Throws (and sets exit code 57) if a newer graphile made a breaking migration of our schema.
+        await this.migrate()
+      } catch (err) {
+        if (process.exitCode === 57) {
+          this.#logger.error({ err: errorMessage(err) }, 'the queue schema is not compatible with this worker any more; the worker stays stopped')
+          return
+        }
+        this.#logger.error({ err: errorMessage(err) }, 'queue schema check failed; retrying')
+        continue
+      }
+      // Our schema is fine: the breaking migration was another schema's (or there was none).
+      if (w.stopping) return
+      let next: Started
+      try {
+        next = await this.#run(w.pool, concurrency, taskList)
+      } catch (err) {
+        this.#logger.error({ err: errorMessage(err) }, 'could not restart graphile-worker; retrying')
+        continue
+      }
+      w.runner = next.runner
+      w.id = next.id
+      if (w.stopping) {
+        // stop() is waiting for this restart, and stops w.runner (the new one) next.
+        return
+      }
+      this.#supervise(w, next, concurrency, taskList)
+      this.#logger.warn({ workerId: w.id }, 'graphile-worker restarted')
+      return
+    }
   }
 
   async #runJob(active: Map<string, AbortController>, task: string, handler: JobHandler<unknown>, payload: unknown, helpers: JobHelpers): Promise<void> {
@@ -413,6 +525,8 @@ export class PgJobQueue<T extends TaskPayloads = TaskPayloads> implements JobQue
     w.stopping = true
     for (const t of w.timers) clearInterval(t)
     await this.#scheduler.stop()
+    w.cancelBackoff?.()
+    await w.restarting?.catch(() => {})
     const stopped = w.runner.stop().then(
       () => true,
       (err) => {

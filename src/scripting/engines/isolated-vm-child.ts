@@ -32,6 +32,11 @@ interface Rec {
 
 /** Share of the heap limit above which the isolate is replaced after an execution. */
 const HEAP_RECYCLE_RATIO = 0.8;
+/** Longest the restore of a context's global object after an execution may take (well under
+ * KILL_GRACE_MS: the next execution waits for it, within the host watchdog's grace). */
+const RESTORE_TIMEOUT_MS = 500;
+/** Keys dropped after the last answer was sent: reported with the next one. */
+const droppedLater: string[] = [];
 
 const require = createRequire(import.meta.url);
 const send = (msg: FromSandbox) => process.send!(msg);
@@ -117,6 +122,8 @@ async function context(key: string, dropped: string[]): Promise<Rec> {
 }
 
 async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
+  // A pipelined execution's time starts now (it may have waited here behind others).
+  const deadline = msg.timeoutMs !== undefined ? Date.now() + msg.timeoutMs : msg.deadline;
   const dropped: string[] = [];
   let outcome: SandboxOutcome;
   let recycle = false;
@@ -128,15 +135,20 @@ async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
     send({ type: 'done', id: msg.id, outcome: { kind: 'crashed', message: `could not create a sandbox: ${(err as Error).message}` }, dropped, recycle: true });
     return;
   }
-  const remaining = msg.deadline - Date.now();
+  const remaining = deadline - Date.now();
   if (remaining <= 0) {
     send({ type: 'done', id: msg.id, outcome: { kind: 'timeout' }, dropped, recycle: false });
     return;
   }
   current = rec;
+  let restoreLater = false;
   try {
+    // The context's global object is restored after the answer is sent (below), before anything
+    // else runs here: the host does not wait for it.
     const options = { timeout: remaining, result: { copy: true } };
-    const envelope = msg.async ? await rec.run.apply(undefined, [msg.payload], options) : rec.run.applySync(undefined, [msg.payload], options);
+    const args = [msg.payload, true];
+    const envelope = msg.async ? await rec.run.apply(undefined, args, options) : rec.run.applySync(undefined, args, options);
+    restoreLater = typeof envelope === 'string';
     if (typeof envelope !== 'string') {
       dropContext(msg.key, dropped);
       outcome = { kind: 'crashed', message: 'the sandbox returned no result' };
@@ -160,15 +172,29 @@ async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
   if (broken) {
     dropIsolate(dropped);
     recycle = true;
-  } else if (isolate && !isolate.isDisposed) {
+    restoreLater = false;
+  }
+  send({ type: 'done', id: msg.id, outcome, dropped: [...droppedLater.splice(0), ...dropped], recycle });
+  // After the answer: restore the context's global object (a context that cannot be restored is
+  // thrown away), then replace an isolate whose heap grew past the threshold. The keys dropped here
+  // reach the host with the next answer; until then a run for such a key finds its compiled
+  // sources gone and the host sends them again.
+  if (restoreLater && contexts.get(msg.key) === rec) {
     try {
-      const heap = isolate.getHeapStatisticsSync();
-      if (heap.used_heap_size > heap.heap_size_limit * HEAP_RECYCLE_RATIO) dropIsolate(dropped);
+      if ((rec.run.applySync(undefined, [null], { timeout: RESTORE_TIMEOUT_MS, result: { copy: true } }) as unknown) !== false) dropContext(msg.key, droppedLater);
     } catch {
-      dropIsolate(dropped);
+      if (isolate?.isDisposed) dropIsolate(droppedLater);
+      else dropContext(msg.key, droppedLater);
     }
   }
-  send({ type: 'done', id: msg.id, outcome, dropped, recycle });
+  if (isolate && !isolate.isDisposed && !broken) {
+    try {
+      const heap = isolate.getHeapStatisticsSync();
+      if (heap.used_heap_size > heap.heap_size_limit * HEAP_RECYCLE_RATIO) dropIsolate(droppedLater);
+    } catch {
+      dropIsolate(droppedLater);
+    }
+  } else if (broken) dropIsolate(droppedLater);
 }
 
 async function check(msg: Extract<ToSandbox, { type: 'check' }>): Promise<void> {

@@ -112,7 +112,8 @@ export class IsolatedVmEngine implements SandboxEngine {
   }
 
   run(job: SandboxJob, async: boolean): Promise<SandboxOutcome> {
-    return this.#pool.use(job.key, (sandbox) => sandbox.run(job, async));
+    // Synchronous executions make no host calls: they may be pipelined to a sandbox.
+    return this.#pool.use(job.key, (sandbox) => sandbox.run(job, async, !async), !async);
   }
 
   async check(source: string): Promise<CompileProblem[]> {

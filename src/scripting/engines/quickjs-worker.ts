@@ -140,7 +140,9 @@ function run(msg: ToWorker): void {
   interrupted = undefined;
   const { ctx } = rec;
   const payload = ctx.newString(msg.payload);
-  const res = ctx.callFunction(rec.run, ctx.undefined, payload);
+  // The global object is restored after the answer is posted (restoreAfter), before anything else
+  // runs here.
+  const res = ctx.callFunction(rec.run, ctx.undefined, payload, ctx.true);
   payload.dispose();
   if (res.error) {
     const err = ctx.dump(res.error) as { message?: string } | undefined;
@@ -184,9 +186,32 @@ function run(msg: ToWorker): void {
     }
   }
   post({ type: 'done', id: msg.id, outcome, dropped, recycle: memory.buffer.byteLength > capBytes });
+  if (outcome.kind === 'done') restoreAfter(msg.key, rec);
+}
+
+/** Keys dropped after the last answer was posted: reported with the next one. */
+const droppedLater: string[] = [];
+
+/** Restores a context's global object after its answer went out; a context that cannot be restored goes. */
+function restoreAfter(key: string, rec: Rec): void {
+  if (contexts.get(key) !== rec) return;
+  // Well under KILL_GRACE_MS: the next execution waits for it.
+  deadline = Date.now() + 500;
+  interrupted = undefined;
+  const { ctx } = rec;
+  const res = ctx.callFunction(rec.run, ctx.undefined, ctx.null);
+  if (res.error) {
+    res.error.dispose();
+    dropContext(key, droppedLater);
+    return;
+  }
+  const tainted = ctx.typeof(res.value) !== 'boolean' || ctx.dump(res.value) !== false;
+  res.value.dispose();
+  if (tainted || interrupted) dropContext(key, droppedLater);
 }
 
 function post(msg: FromWorker): void {
+  if (msg.type === 'done' && droppedLater.length > 0) msg = { ...msg, dropped: [...droppedLater.splice(0), ...msg.dropped] };
   port.postMessage(msg);
 }
 

@@ -8,7 +8,16 @@ import type { CompileProblem, EngineStats, HostBridge, SandboxJob, SandboxOutcom
 import type { PoolMember } from './sandbox-pool.js';
 
 export type ToSandbox =
-  | { type: 'run'; id: number; key: string; payload: string; deadline: number; async: boolean }
+  | {
+      type: 'run';
+      id: number;
+      key: string;
+      payload: string;
+      deadline: number;
+      /** When set, the execution's time starts when the sandbox starts it (it may queue there first). */
+      timeoutMs?: number;
+      async: boolean;
+    }
   | { type: 'check'; id: number; source: string };
 
 export type FromSandbox =
@@ -35,15 +44,20 @@ export interface SandboxTransport {
   kill(): void;
 }
 
-type Settle = (msg: Extract<FromSandbox, { type: 'done' | 'checked' }> | { type: 'exit'; reason: string } | { type: 'killed' }) => void;
+type Settle = (
+  msg: Extract<FromSandbox, { type: 'done' | 'checked' }> | { type: 'exit'; reason: string } | { type: 'killed' } | { type: 'requeue' },
+) => void;
 
 interface Live {
   transport: SandboxTransport;
   ready: Promise<void>;
   dead: boolean;
+  /** It answered `ready`. */
+  started: boolean;
   /** Warm keys and the source hashes each has compiled (mirrors the sandbox). */
   keys: Map<string, Set<string>>;
-  pending?: { id: number; settle: Settle };
+  /** Executions (and checks) sent and not answered, in the order sent: the first one is running. */
+  pending: Map<number, { settle: Settle; timeoutMs: number }>;
 }
 
 /** Longest wait for a new sandbox (process or worker) to be ready. */
@@ -82,25 +96,35 @@ export class RemoteSandbox implements PoolMember {
         readyReject = reject;
       }),
       dead: false,
+      started: false,
       keys: new Map(),
+      pending: new Map(),
     };
     live.ready.catch(() => undefined);
     transport.onMessage((msg) => {
-      if (msg.type === 'ready') readyResolve();
+      if (msg.type === 'ready') {
+        live.started = true;
+        readyResolve();
+      }
       else if (msg.type === 'host') this.#hostCall(live, msg);
-      else if ((msg.type === 'done' || msg.type === 'checked') && live.pending?.id === msg.id) {
-        const p = live.pending;
-        live.pending = undefined;
-        p.settle(msg);
+      else if (msg.type === 'done' || msg.type === 'checked') {
+        const p = live.pending.get(msg.id);
+        if (p) {
+          live.pending.delete(msg.id);
+          p.settle(msg);
+        }
       }
     });
     transport.onExit((reason) => {
       if (live.dead) return;
       live.dead = true;
       readyReject(new Error(reason));
-      const p = live.pending;
-      live.pending = undefined;
-      p?.settle({ type: 'exit', reason });
+      // The first execution sent was running; the ones behind it never started.
+      let first = true;
+      for (const p of this.#takePending(live)) {
+        p.settle(first ? { type: 'exit', reason } : { type: 'requeue' });
+        first = false;
+      }
     });
     this.#stats.sandboxes++;
     return live;
@@ -115,12 +139,20 @@ export class RemoteSandbox implements PoolMember {
     bridge.call(msg.name, msg.argsJson).then(reply, () => reply('{"error":"the host call failed"}'));
   }
 
+  #takePending(live: Live): Array<{ settle: Settle }> {
+    const all = [...live.pending.values()];
+    live.pending.clear();
+    return all;
+  }
+
   #stop(live: Live, recycled: boolean): void {
     if (this.#live === live) this.#live = undefined;
     if (!live.dead) {
       live.dead = true;
       live.transport.kill();
     }
+    // Executions queued behind the one that ended this sandbox go to its replacement.
+    for (const p of this.#takePending(live)) p.settle({ type: 'requeue' });
     this.#stats.contexts -= live.keys.size;
     this.#stats.sandboxes--;
     if (recycled) this.#stats.recycledSandboxes++;
@@ -132,6 +164,8 @@ export class RemoteSandbox implements PoolMember {
       if (live) this.#stop(live, true);
       live = this.#live = this.#spawn();
     }
+    // A started sandbox: no timer, no race.
+    if (live.started) return live;
     // The timer also keeps the host's event loop alive while the sandbox starts (it is unref'd).
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -145,36 +179,51 @@ export class RemoteSandbox implements PoolMember {
     }
   }
 
-  async run(job: SandboxJob, async: boolean): Promise<SandboxOutcome> {
-    const live = await this.#ready();
-    if ('error' in live) return { kind: 'crashed', message: live.error };
-    const known = live.keys.get(job.key);
-    const levels = job.levels.map((l) => (known?.has(l.hash) ? { level: l.level, hash: l.hash } : l));
-    let outcome = await this.#exec(live, job, composePayload(levels, job.body), async);
-    if (outcome.kind === 'done' && outcome.envelope.includes('"missing":true') && this.#live === live) {
-      live.keys.delete(job.key);
-      outcome = await this.#exec(live, job, composePayload(job.levels, job.body), async);
+  /**
+   * Runs one execution. `shared`: it makes no host calls, so the pool may send it while other
+   * shared executions are in flight on this sandbox; its time starts when the sandbox starts it.
+   * An execution that never started because its sandbox went away runs on the replacement.
+   */
+  async run(job: SandboxJob, async: boolean, shared = false): Promise<SandboxOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.#ready();
+      if ('error' in live) return { kind: 'crashed', message: live.error };
+      const known = live.keys.get(job.key);
+      const levels = job.levels.map((l) => (known?.has(l.hash) ? { level: l.level, hash: l.hash } : l));
+      let outcome = await this.#exec(live, job, composePayload(levels, job.body), async, shared);
+      if (outcome !== 'requeue' && outcome.kind === 'done' && outcome.envelope.includes('"missing":true') && this.#live === live) {
+        live.keys.delete(job.key);
+        outcome = await this.#exec(live, job, composePayload(job.levels, job.body), async, shared);
+      }
+      if (outcome !== 'requeue') return outcome;
+      if (attempt >= 3) return { kind: 'crashed', message: 'the sandbox was replaced before it ran the execution' };
     }
-    return outcome;
   }
 
-  async #exec(live: Live, job: SandboxJob, payload: string, async: boolean): Promise<SandboxOutcome> {
+  async #exec(live: Live, job: SandboxJob, payload: string, async: boolean, shared: boolean): Promise<SandboxOutcome | 'requeue'> {
+    if (live.dead) return 'requeue';
     const remaining = Math.max(1, job.timeoutMs);
+    // Executions sent before this one run first: their time (and the restore after each) counts
+    // towards this one's watchdog, not towards its own time limit.
+    let ahead = 0;
+    for (const p of live.pending.values()) ahead += p.timeoutMs + KILL_GRACE_MS;
     const deadline = Date.now() + remaining;
     const id = this.#nextId++;
     job.bridge.begin(deadline);
-    this.#bridge = job.bridge;
+    // Host calls are answered for the exclusive execution only (shared ones make none).
+    if (!shared) this.#bridge = job.bridge;
     this.#stats.executions++;
     let watchdog: NodeJS.Timeout | undefined;
     try {
       const msg = await new Promise<Parameters<Settle>[0]>((settle) => {
-        live.pending = { id, settle };
+        live.pending.set(id, { settle, timeoutMs: remaining });
         // The sandbox enforces the deadline itself; one that does not give control back is ended from outside.
-        watchdog = setTimeout(() => settle({ type: 'killed' }), remaining + KILL_GRACE_MS);
-        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, async });
+        watchdog = setTimeout(() => settle({ type: 'killed' }), ahead + remaining + KILL_GRACE_MS);
+        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async });
       });
+      if (msg.type === 'requeue') return 'requeue';
       if (msg.type === 'killed') {
-        live.pending = undefined;
+        live.pending.delete(id);
         this.#stop(live, true);
         return { kind: 'timeout' };
       }
@@ -202,7 +251,7 @@ export class RemoteSandbox implements PoolMember {
       return msg.outcome;
     } finally {
       clearTimeout(watchdog);
-      this.#bridge = undefined;
+      if (!shared) this.#bridge = undefined;
     }
   }
 
@@ -214,11 +263,12 @@ export class RemoteSandbox implements PoolMember {
     let timer: NodeJS.Timeout | undefined;
     try {
       const msg = await new Promise<Parameters<Settle>[0]>((settle) => {
-        live.pending = { id, settle };
+        live.pending.set(id, { settle, timeoutMs });
         timer = setTimeout(() => settle({ type: 'killed' }), timeoutMs);
         live.transport.send({ type: 'check', id, source });
       });
       if (msg.type === 'checked') return msg.problems;
+      live.pending.delete(id);
       this.#stop(live, true);
       return { error: msg.type === 'exit' ? msg.reason : 'the compile check did not answer' };
     } finally {

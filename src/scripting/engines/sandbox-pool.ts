@@ -1,30 +1,46 @@
-// Hands sandboxes to executions one at a time: an idle sandbox that already has a warm context for
-// the execution's isolation key first, then any idle one, else a queue (on the warm one, or the
-// shortest queue). A sandbox never runs two executions at once.
+// Hands sandboxes to executions: an idle sandbox that already has a warm context for the
+// execution's isolation key first, then any idle one. Executions that may share (`shared`: no host
+// calls, so no bridge to the host is needed; isolated-vm's synchronous runs) are then pipelined —
+// up to PIPELINE_DEPTH sent to one sandbox, which runs them one after the other — so a sandbox does
+// not sit idle while the host's event loop gets round to reading an answer. Otherwise an execution
+// queues (the shortest queue among the warm sandboxes, or the shortest). A sandbox never runs two
+// executions at once, and an exclusive execution (one that may call the host) has its sandbox to
+// itself.
 
 export interface PoolMember {
   hasContext(key: string): boolean;
 }
 
+/** Shared executions in flight on one sandbox at most. */
+export const PIPELINE_DEPTH = 4;
+
+interface Waiter {
+  shared: boolean;
+  go: () => void;
+}
+
 interface Slot<T> {
   member: T;
-  busy: boolean;
-  waiting: Array<() => void>;
+  /** Executions handed this sandbox and not yet released. */
+  active: number;
+  /** An exclusive execution holds it. */
+  exclusive: boolean;
+  waiting: Waiter[];
 }
 
 export class SandboxPool<T extends PoolMember> {
   readonly #slots: Slot<T>[];
 
   constructor(members: T[]) {
-    this.#slots = members.map((member) => ({ member, busy: false, waiting: [] }));
+    this.#slots = members.map((member) => ({ member, active: 0, exclusive: false, waiting: [] }));
   }
 
   get members(): T[] {
     return this.#slots.map((s) => s.member);
   }
 
-  async use<R>(key: string, fn: (member: T) => Promise<R>): Promise<R> {
-    const slot = await this.#acquire(key);
+  async use<R>(key: string, fn: (member: T) => Promise<R>, shared = false): Promise<R> {
+    const slot = await this.#acquire(key, shared);
     try {
       return await fn(slot.member);
     } finally {
@@ -32,23 +48,44 @@ export class SandboxPool<T extends PoolMember> {
     }
   }
 
-  async #acquire(key: string): Promise<Slot<T>> {
-    const idle = this.#slots.filter((s) => !s.busy && s.waiting.length === 0);
-    const pick = idle.find((s) => s.member.hasContext(key)) ?? idle[0];
+  #fits(slot: Slot<T>, shared: boolean): boolean {
+    return shared ? !slot.exclusive && slot.active < PIPELINE_DEPTH : slot.active === 0;
+  }
+
+  #take(slot: Slot<T>, shared: boolean): void {
+    slot.active++;
+    if (!shared) slot.exclusive = true;
+  }
+
+  async #acquire(key: string, shared: boolean): Promise<Slot<T>> {
+    const warm = (s: Slot<T>) => s.member.hasContext(key);
+    const fewest = (a: Slot<T>, b: Slot<T>) => (b.active < a.active ? b : a);
+    const idle = this.#slots.filter((s) => s.active === 0 && s.waiting.length === 0);
+    let pick: Slot<T> | undefined = idle.find(warm) ?? idle[0];
+    if (!pick && shared) {
+      const open = this.#slots.filter((s) => s.waiting.length === 0 && this.#fits(s, true));
+      const openWarm = open.filter(warm);
+      pick = (openWarm.length ? openWarm : open).reduce<Slot<T> | undefined>((a, b) => (a ? fewest(a, b) : b), undefined);
+    }
     if (pick) {
-      pick.busy = true;
+      this.#take(pick, shared);
       return pick;
     }
-    const warm = this.#slots.find((s) => s.member.hasContext(key));
-    const target = warm ?? this.#slots.reduce((a, b) => (b.waiting.length < a.waiting.length ? b : a));
-    await new Promise<void>((resolve) => target.waiting.push(resolve));
-    // #release handed the slot over still marked busy.
+    const warmSlots = this.#slots.filter(warm);
+    const target = (warmSlots.length ? warmSlots : this.#slots).reduce((a, b) => (b.waiting.length < a.waiting.length ? b : a));
+    // #release hands the slot over already taken.
+    await new Promise<void>((go) => target.waiting.push({ shared, go }));
     return target;
   }
 
   #release(slot: Slot<T>): void {
-    const next = slot.waiting.shift();
-    if (next) next();
-    else slot.busy = false;
+    slot.active--;
+    // An exclusive execution is the only one on its sandbox.
+    slot.exclusive = false;
+    while (slot.waiting.length > 0 && this.#fits(slot, slot.waiting[0]!.shared)) {
+      const next = slot.waiting.shift()!;
+      this.#take(slot, next.shared);
+      next.go();
+    }
   }
 }

@@ -7,6 +7,7 @@ import * as m0004 from './0004-jobs.js'
 import * as m0005 from './0005-templates.js'
 import * as m0006 from './0006-cycles.js'
 import * as m0008 from './0008-webhooks.js'
+import * as m0009 from './0009-release-sunset.js'
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': m0001,
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005-templates': m0005,
   '0006-cycles': m0006,
   '0008-webhooks': m0008,
+  '0009-release-sunset': m0009,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

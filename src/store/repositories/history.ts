@@ -13,6 +13,8 @@ export type HistoryEvent =
   | 'deprecated'
   | 'repinned'
   | 'upgraded'
+  | 'sunset_set'
+  | 'sunset_cleared'
 
 export interface HistoryEntry {
   id: string

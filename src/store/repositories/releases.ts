@@ -17,6 +17,8 @@ export interface Release {
   updatedAt: string
   pushedAt: string | null
   deprecatedAt: string | null
+  /** deprecated releases only: after it, new installs pinned to the release are refused (migration 0009) */
+  sunsetAt?: string | null
 }
 
 export type ReleaseSummary = Omit<Release, 'definition'>
@@ -25,7 +27,7 @@ type Db = Kysely<DB> | Transaction<DB>
 
 const summaryColumns = [
   'id', 'connector_id', 'partner_id', 'state', 'version_major', 'version_minor', 'settings', 'has_icon',
-  'created_at', 'updated_at', 'pushed_at', 'deprecated_at',
+  'created_at', 'updated_at', 'pushed_at', 'deprecated_at', 'sunset_at',
 ] as const
 
 const toSummary = (r: Omit<ReleasesTable, 'definition'>): ReleaseSummary => ({
@@ -40,6 +42,7 @@ const toSummary = (r: Omit<ReleasesTable, 'definition'>): ReleaseSummary => ({
   updatedAt: r.updated_at,
   pushedAt: r.pushed_at,
   deprecatedAt: r.deprecated_at,
+  sunsetAt: r.sunset_at ?? null,
 })
 
 const toRelease = (r: ReleasesTable): Release => ({ ...toSummary(r), definition: JSON.parse(r.definition) })
@@ -121,6 +124,27 @@ export class ReleasesRepo {
     this.cache?.invalidate(connectorId)
     const r = await this.db.deleteFrom('releases').where('id', '=', id).where('connector_id', '=', connectorId).where('state', '=', 'draft').executeTakeFirst()
     return Number(r.numDeletedRows)
+  }
+
+  /** Sets (or clears) the sunset date of a deprecated release; 0 when it is not (or no longer) deprecated. */
+  async setSunset(connectorId: string, id: string, sunsetAt: string | null, at: string): Promise<number> {
+    this.cache?.invalidate(connectorId)
+    const r = await this.db.updateTable('releases').set({ sunset_at: sunsetAt, updated_at: at }).where('id', '=', id).where('connector_id', '=', connectorId).where('state', '=', 'deprecated').executeTakeFirst()
+    return Number(r.numUpdatedRows)
+  }
+
+  /** Those of the given releases whose sunset date is at or before `now` (ISO text compares as time). */
+  async pastSunset(releaseIds: readonly string[], now: string): Promise<Array<{ id: string; connectorId: string; version: Version | null; sunsetAt: string }>> {
+    if (!releaseIds.length) return []
+    const rows = await this.db
+      .selectFrom('releases')
+      .select(['id', 'connector_id', 'version_major', 'version_minor', 'sunset_at'])
+      .where('id', 'in', [...new Set(releaseIds)])
+      .where('sunset_at', 'is not', null)
+      .where('sunset_at', '<=', now)
+      .orderBy('id')
+      .execute()
+    return rows.map((r) => ({ id: r.id, connectorId: r.connector_id, version: r.version_major === null ? null : { major: r.version_major, minor: r.version_minor ?? 0 }, sunsetAt: r.sunset_at! }))
   }
 
   /** Moves live → deprecated and draft → live in the caller's transaction. */

@@ -58,8 +58,9 @@ for (const dialect of dialects()) {
       await q.start({ handlers: { 'c.fast': rec.handler('c.fast') } })
       const t0 = Date.now()
       await q.enqueue('c.fast', null)
-      await waitFor('the job to run', () => rec.runs.length === 1, 3000, 2)
-      assert.ok(rec.runs[0].at - t0 < 1000, `picked up after ${rec.runs[0].at - t0} ms`)
+      // Well before the 10 s poll, even on a busy machine.
+      await waitFor('the job to run', () => rec.runs.length === 1, 8000, 2)
+      assert.ok(rec.runs[0].at - t0 < 5000, `picked up after ${rec.runs[0].at - t0} ms`)
       await q.close()
     })
 
@@ -72,7 +73,7 @@ for (const dialect of dialects()) {
       await q.enqueue('c.later', { n: 2 }, { runAt: new Date(t0 + 300) })
       assert.equal(a.state, 'delayed')
       assert.equal((await q.getJob(a.id))?.state, 'delayed')
-      await waitFor('both delayed jobs to run', () => rec.runs.length === 2, 5000)
+      await waitFor('both delayed jobs to run', () => rec.runs.length === 2, 20_000)
       const byN = (n: number) => rec.runs.find((r) => (r.payload as { n: number }).n === n) as Run
       assert.ok(byN(2).at - t0 >= 290, `runAt job ran after ${byN(2).at - t0} ms`)
       assert.ok(byN(1).at - t0 >= 590, `delayMs job ran after ${byN(1).at - t0} ms`)
@@ -99,7 +100,7 @@ for (const dialect of dialects()) {
       assert.equal(waiting.state, 'delayed')
       assert.equal(waiting.attempts, 1)
       assert.equal(waiting.lastError, 'boom')
-      await waitFor('the retry', () => rec.runs.length === 2, 10_000)
+      await waitFor('the retry', () => rec.runs.length === 2, 30_000)
       assert.deepEqual(
         rec.runs.map((r) => r.attempt),
         [1, 2],
@@ -251,7 +252,7 @@ for (const dialect of dialects()) {
       assert.equal(await q.unschedule('each-second'), true)
 
       await q.start({ handlers: { 'c.tick': rec.handler('c.tick') } })
-      await waitFor('three scheduled runs', () => rec.runs.length >= 3, 5000)
+      await waitFor('three scheduled runs', () => rec.runs.length >= 3, 20_000)
       assert.ok(rec.runs.every((r) => (r.payload as { s: string }).s === 'a'))
       assert.ok(rec.runs.every((r) => r.job.key === 'schedule:every-200ms'))
       // Each run is for its own due time, 200 ms apart.
@@ -265,7 +266,9 @@ for (const dialect of dialects()) {
       assert.equal(listed.length, 1)
       assert.ok(listed[0].lastRunAt instanceof Date)
       assert.equal(await q.unschedule('every-200ms'), true)
+      // A run fired just before the unschedule may still be pending: let it finish first.
       await new Promise((r) => setTimeout(r, 100))
+      await waitFor('the last fired run to finish', async () => (await q.listJobs({ task: 'c.tick' })).length === 0, 20_000)
       const n = rec.runs.length
       await new Promise((r) => setTimeout(r, 500))
       assert.equal(rec.runs.length, n, 'no runs after unschedule')
@@ -279,7 +282,7 @@ for (const dialect of dialects()) {
       await q1.schedule('shared', { task: 'c.once', payload: null, everyMs: 150, startAt: new Date(Date.now() + 100) })
       await q1.start({ handlers: { 'c.once': rec.handler('c.once') } })
       await q2.start({ handlers: { 'c.once': rec.handler('c.once') } })
-      await waitFor('four runs', () => rec.runs.length >= 4, 5000)
+      await waitFor('four runs', () => rec.runs.length >= 4, 20_000)
       await q1.unschedule('shared')
       await q1.close()
       await q2.close()
@@ -304,7 +307,7 @@ for (const dialect of dialects()) {
       await q1.stop({ timeoutMs: 50 })
       const q2 = h.create<{ 'c.lease': { n: number } }>({ leaseMs: 600, reapIntervalMs: 100 })
       await q2.start({ handlers: { 'c.lease': rec.handler('c.lease') } })
-      await waitFor('the re-run', () => rec.runs.length === 2, 5000)
+      await waitFor('the re-run', () => rec.runs.length === 2, 20_000)
       assert.equal(rec.runs[1].jobId, job.id)
       assert.equal(rec.runs[1].attempt, 2)
       assert.ok(rec.runs[1].at - rec.runs[0].at >= 500, 'not before the lease expired')
@@ -314,15 +317,16 @@ for (const dialect of dialects()) {
     })
 
     test('a job is not re-run while its lease is renewed (a long job)', async () => {
-      const q1 = h.create<{ 'c.long': null }>({ leaseMs: 200, reapIntervalMs: 40 })
-      const q2 = h.create<{ 'c.long': null }>({ leaseMs: 200, reapIntervalMs: 40 })
+      // A lease long enough for its renewals (every leaseMs / 3) to get through on a busy machine.
+      const q1 = h.create<{ 'c.long': null }>({ leaseMs: 1000, reapIntervalMs: 100 })
+      const q2 = h.create<{ 'c.long': null }>({ leaseMs: 1000, reapIntervalMs: 100 })
       const rec = recorder()
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-      await q1.start({ handlers: { 'c.long': rec.handler('c.long', () => sleep(800)) } })
-      await q2.start({ handlers: { 'c.long': rec.handler('c.long', () => sleep(800)) } })
+      await q1.start({ handlers: { 'c.long': rec.handler('c.long', () => sleep(3000)) } })
+      await q2.start({ handlers: { 'c.long': rec.handler('c.long', () => sleep(3000)) } })
       const job = await q1.enqueue('c.long', null)
-      await waitFor('the job to complete', async () => rec.runs.length >= 1 && (await q1.getJob(job.id)) === undefined, 5000)
-      assert.equal(rec.runs.length, 1, 'ran once although it outlived the lease four times')
+      await waitFor('the job to complete', async () => rec.runs.length >= 1 && (await q1.getJob(job.id)) === undefined, 20_000)
+      assert.equal(rec.runs.length, 1, 'ran once although it outlived the lease three times')
       await q1.close()
       await q2.close()
     })
@@ -336,7 +340,8 @@ for (const dialect of dialects()) {
         handlers: {
           'c.slow': async ({ payload }) => {
             started++
-            await new Promise((r) => setTimeout(r, 200))
+            // Long enough that a slot rarely frees before stop() (a freed slot may take job 3).
+            await new Promise((r) => setTimeout(r, 600))
             finished.push(payload.n)
           },
         },
@@ -345,13 +350,16 @@ for (const dialect of dialects()) {
       await waitFor('both jobs to start', () => started === 2)
       await q.enqueue('c.slow', { n: 3 })
       await q.stop()
-      assert.deepEqual(finished.sort(), [1, 2], 'stop() waited for the running jobs')
+      assert.ok(finished.includes(1) && finished.includes(2), 'stop() waited for the running jobs')
+      // On a busy machine a slot may have freed (and taken job 3) before stop() was called.
+      assert.equal(finished.length, started, 'every job that started finished before stop() returned')
+      const startedAtStop = started
       await new Promise((r) => setTimeout(r, 200))
-      assert.equal(started, 2, 'no job started after stop()')
+      assert.equal(started, startedAtStop, 'no job started after stop()')
       const left = await q.listJobs({ task: 'c.slow' })
       assert.deepEqual(
         left.map((j) => [j.payload, j.state]),
-        [[{ n: 3 }, 'queued']],
+        startedAtStop === 2 ? [[{ n: 3 }, 'queued']] : [],
       )
       await q.close()
     })
