@@ -68,31 +68,8 @@ const mentions = (source: string, event: string) => {
   return re.test(source);
 };
 
-/** Splits a URL into `method_endpoint` and `method_request_parameters`. */
-export function splitUrl(url: string): { endpoint: string; parameters: Record<string, unknown> } {
-  const hash = url.indexOf('#');
-  const noHash = hash >= 0 ? url.slice(0, hash) : url;
-  const q = noHash.indexOf('?');
-  if (q < 0) return { endpoint: noHash, parameters: {} };
-  const parameters: Record<string, unknown> = {};
-  for (const [k, v] of new URLSearchParams(noHash.slice(q + 1))) {
-    const cur = parameters[k];
-    if (cur === undefined) Object.defineProperty(parameters, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else parameters[k] = Array.isArray(cur) ? [...cur, v] : [cur, v];
-  }
-  return { endpoint: noHash.slice(0, q), parameters };
-}
-
-/** Joins `method_endpoint` and `method_request_parameters` back into a URL (arrays repeat the name). */
-export function joinUrl(endpoint: string, parameters: Record<string, unknown> = {}): string {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(parameters)) {
-    if (v === undefined || v === null) continue;
-    for (const item of Array.isArray(v) ? v : [v]) qs.append(k, typeof item === 'object' ? JSON.stringify(item) : String(item));
-  }
-  const text = qs.toString();
-  return text ? `${endpoint}${endpoint.includes('?') ? '&' : '?'}${text}` : endpoint;
-}
+// The URL split/join of `method_endpoint` + `method_request_parameters` is the runtime's.
+export { splitRequestUrl as splitUrl, joinRequestUrl as joinUrl } from '../runtime/action-scripts.js';
 
 const asObject = <T extends object>(v: unknown, fallback: T): T => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as T) : fallback);
 const has = (g: ScriptGlobals, k: keyof ScriptGlobals) => Object.prototype.hasOwnProperty.call(g, k);

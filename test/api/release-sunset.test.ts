@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js'
 import { dialects } from '../helpers/databases.js'
 import { createContactMethod, crmDefinition, crmSettings } from '../helpers/definitions.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 const DAY = 24 * 60 * 60 * 1000
 /** No post-install test-auth: installs need no API. */
@@ -217,16 +218,6 @@ const localDefinition = (baseUrl: string) => ({
     { id: 'create-contact', name: 'Create Contact', category: 'Contacts', type: 'action', http: { method: 'POST', path: '/contacts' }, request: { format: 'json', fields: [{ location: 'email', field: 'Email' }] }, response: { fields: [{ location: 'id', field: 'NewId' }] } },
   ],
 })
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 for (const dialect of dialects()) {
   describe(`an active cycle on a release past its sunset keeps running [${dialect}]`, () => {

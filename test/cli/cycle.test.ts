@@ -10,6 +10,7 @@ import { stringify as toYaml } from 'yaml'
 import { main } from '../../src/cli/index.js'
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 const API_KEY = 'crm-key-0123456789'
 
@@ -118,16 +119,6 @@ const template = (cid: string) => ({
     },
   ],
 })
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('plexus template and cycle CLI', () => {
   let t: TestApp

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../helpers/app.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 const API_KEY = 'worker-key-0123456789'
 const RECORDS = 12
@@ -48,14 +49,6 @@ const release = (baseUrl: string) => ({
     ],
   },
 })
-
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('plexus worker (a real process)', { timeout: 90_000 }, () => {
   const secretKey = randomBytes(32)
@@ -137,10 +130,10 @@ describe('plexus worker (a real process)', { timeout: 90_000 }, () => {
       await until('the worker to start', () => {
         if (child.exitCode !== null) throw new Error(`worker exited early:\n${out}`)
         return /plexus worker running on sqlite/.test(out)
-      })
+      }, 30_000)
       const succeeded = async () =>
         Number((await t.services.store.db.selectFrom('transactions').select((eb) => eb.fn.countAll().as('n')).where('cycle_id', '=', yid).where('status', '=', 'succeeded').executeTakeFirstOrThrow()).n)
-      await until(`${RECORDS} transactions to succeed (worker output:\n${out})`, async () => (await succeeded()) === RECORDS)
+      await until(`${RECORDS} transactions to succeed (worker output:\n${out})`, async () => (await succeeded()) === RECORDS, 30_000)
       assert.deepEqual([...posts].sort(), Array.from({ length: RECORDS }, (_, i) => `r${i + 1}`).sort())
 
       child.kill('SIGTERM')

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { startTestApp, type TestApp } from '../helpers/app.js'
 import { dialects } from '../helpers/databases.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 const API_KEY = 'crash-key-0123456789'
 
@@ -133,16 +134,6 @@ function spawnWorker(config: Record<string, unknown>): Worker {
         child.on('message', on)
         child.send('stats')
       }),
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(intervalMs)
   }
 }
 

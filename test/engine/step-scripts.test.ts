@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { startTestApp, type TestApp } from '../helpers/app.js'
 import { dialects } from '../helpers/databases.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 const KEY = 'secret-key-step-scripts'
 const NEXT_RUN = '2031-02-03T04:05:06.000Z'
@@ -97,16 +98,6 @@ before_action = function () {
   method_request.tag_source = 'step-script';
   return true;
 };`
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 for (const dialect of dialects()) {
   describe(`step scripts in a running cycle [${dialect}]`, () => {

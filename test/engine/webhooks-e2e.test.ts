@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { startTestApp, type TestApp } from '../helpers/app.js'
 import { dialects } from '../helpers/databases.js'
 import { startServer, type TestServer } from '../helpers/http-server.js'
+import { until } from '../helpers/until.js'
 
 interface Crm {
   server: TestServer
@@ -69,16 +70,6 @@ const definition = (baseUrl: string) => ({
     },
   ],
 })
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 for (const dialect of dialects()) {
   describe(`webhook triggers end to end [${dialect}]`, () => {
