@@ -10,46 +10,8 @@ import type { Context } from '../context.js'
 import { ApiError, path } from '../http.js'
 import { formatProblem, type Output, type Problem } from '../output.js'
 import { Progress } from '../progress.js'
-
-interface PlanItem {
-  path: string
-  reason: string
-}
-
-interface StepReport {
-  stepKey: string
-  methodId: string
-  connectorId: string
-  from: { releaseId: string; version: string | null }
-  to: { releaseId: string; version: string | null }
-  outcome: string
-  kept: string[]
-  dropped: PlanItem[]
-  needed: PlanItem[]
-  migration?: { ok: boolean; error?: string }
-}
-
-interface TemplateReport {
-  templateId: string
-  name: string
-  dryRun: boolean
-  upgraded: boolean
-  problems: Problem[]
-  steps: StepReport[]
-}
-
-interface CycleReport {
-  cycleId: string
-  accountId: string
-  name: string
-  dryRun: boolean
-  forced: boolean
-  upgraded: boolean
-  runnable: boolean
-  reason: string | null
-  paused: boolean
-  steps: StepReport[]
-}
+// The API's report shapes (types only: the CLI talks to the server over HTTP).
+import type { CycleUpgradeReport as CycleReport, StepReport, TemplateUpgradeReport as TemplateReport } from '../../services/upgrades.js'
 
 interface Impact {
   release: { id: string; version: string | null; state: string }
