@@ -103,11 +103,22 @@ export async function run(): Promise<void> {
       const plainMed = quantile(r.plain, 0.5);
       const txMed = quantile(r.transaction, 0.5) / 1000;
       const txP99 = quantile(r.transaction, 0.99) / 1000;
+      // The same events with the host and the sandbox going to sleep between messages (no waiting awake).
+      let asleep: number[] | undefined;
+      if (name === 'isolated-vm') {
+        const sleepy = await createScriptRunner({ engine, spinMicros: 0, logger: null });
+        try {
+          asleep = (await benchEngine(sleepy, 0.3)).scripted;
+        } finally {
+          await sleepy.dispose();
+        }
+      }
       report(`scripts (${name} ${runner.engine.version})`, {
         setup: `before_action editing a ${r.size}-byte request: ${r.events} events on a warm sandbox; ${r.transactions} transactions of 3 hooks`,
         rows: [
           ['plain in-process function (JSON copy + edit)', `median ${plainMed.toFixed(1)} µs`, `p99 ${quantile(r.plain, 0.99).toFixed(1)} µs`],
           ['before_action in the sandbox', `median ${med.toFixed(1)} µs`, `p99 ${p99.toFixed(1)} µs`, `ratio ${(med / plainMed).toFixed(1)}×`],
+          ...(asleep ? [['  the same, not waiting awake (PLEXUS_SCRIPT_SPIN_US=0)', `median ${quantile(asleep, 0.5).toFixed(1)} µs`, `p99 ${quantile(asleep, 0.99).toFixed(1)} µs`]] : []),
           ['transaction: before_action + after_action + action_condition', `median ${txMed.toFixed(2)} ms`, `p99 ${txP99.toFixed(2)} ms`],
         ],
         verdicts: [

@@ -373,16 +373,17 @@ function runExpr(p) {
 }
 
 // run(payloadJson) runs one execution and restores the global object before it returns.
-// run(payloadJson, true) checks the built-in prototypes (a tampered context is reported at once)
-// but leaves the restore of the global object to a following run(null) call, which returns whether
-// the context is tainted: the host answers first and restores while nobody waits. The host makes
-// that call before anything else runs in the context (and a run finding it not done does it first).
+// run(payloadJson, true) leaves the restore of the global object, and the check of the built-in
+// prototypes, to a following run(null) call, which returns whether the context is tainted: the host
+// answers first and restores while nobody waits. The host makes that call before anything else runs
+// in the context (and a run finding it not done does it first), so a tampered context is dropped
+// before it can run anything else.
 var restorePending = false;
 return function run(payloadJson, deferRestore) {
   if (payloadJson === null) {
     if (!restorePending) return false;
     restorePending = false;
-    return restore(false);
+    return restore(true);
   }
   if (restorePending) { restorePending = false; if (restore(true)) return '{"r":{"ok":false,"error":{"kind":"error","name":"Error","message":"the sandbox context could not be restored","level":null}},"logs":[],"dropped":0,"tainted":true,"needAsync":false}'; }
   logs = []; dropped = 0; needAsync = false; currentLevel = null;
@@ -409,7 +410,7 @@ return function run(payloadJson, deferRestore) {
         message: 'the script output (' + text.length + ' characters) is larger than the limit of ' + p.maxOut, level: null } });
     }
   } finally {
-    if (deferRestore === true) { restorePending = true; tainted = builtinsTampered(); }
+    if (deferRestore === true) restorePending = true;
     else tainted = restore(true);
   }
   return '{"r":' + text + ',"logs":' + JSONstringify(logs) + ',"dropped":' + dropped + ',"tainted":' + tainted + ',"needAsync":' + needAsync + '}';

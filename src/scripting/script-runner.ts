@@ -12,6 +12,7 @@ import type { ScriptLimits } from './limits.js';
 import { SecretMasker } from './secrets.js';
 import type { ScriptHost } from './script-host.js';
 import { selectEngine } from './engines/select-engine.js';
+import { DEFAULT_SPIN_MICROS } from './engines/engine.js';
 import type { EngineInfo, EngineName, EngineStats, SandboxEngine, SandboxOutcome } from './engines/engine.js';
 
 export interface ScriptSources {
@@ -139,6 +140,11 @@ export interface ScriptRunnerOptions {
   contextsPerSandbox?: number;
   /** Default per-execution limits. */
   limits?: Partial<ScriptLimits>;
+  /**
+   * Longest the host waits awake for a sandbox's answer, µs (default 500, or PLEXUS_SCRIPT_SPIN_US;
+   * 0: never). Trades a little CPU for a much shorter wait on machines whose idle CPUs halt.
+   */
+  spinMicros?: number;
   /** JS libraries offered to scripts (`require(name)`, and a lazy global when `global` is set). */
   libraries?: Array<{ name: string; global?: string; source: string }>;
   /** Receives the engine choice at start-up (pino-compatible). Default: one line on stderr. */
@@ -155,6 +161,7 @@ export async function createScriptRunner(options: ScriptRunnerOptions = {}): Pro
     memoryMb: Math.min(1024, Math.max(8, Math.floor(options.memoryMb ?? 64))),
     sandboxes: Math.max(1, Math.floor(options.sandboxes ?? 2)),
     contextsPerSandbox: Math.max(1, Math.floor(options.contextsPerSandbox ?? 32)),
+    spinMicros: Math.max(0, Math.floor(options.spinMicros ?? envSpinMicros() ?? DEFAULT_SPIN_MICROS)),
     driverConfig: { maxLogChars: MAX_LOG_CHARS, libraries: options.libraries ?? [] },
   });
   const info = engine.info;
@@ -167,6 +174,14 @@ export async function createScriptRunner(options: ScriptRunnerOptions = {}): Pro
 /** Safe JSON.parse for sandbox output: `__proto__` keys are dropped, so nothing downstream can be polluted. */
 export function parseSandboxJson<T>(text: string): T {
   return (text.includes('"__proto__"') ? JSON.parse(text, (k, v: unknown) => (k === '__proto__' ? undefined : v)) : JSON.parse(text)) as T;
+}
+
+function envSpinMicros(): number | undefined {
+  const text = process.env.PLEXUS_SCRIPT_SPIN_US;
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`PLEXUS_SCRIPT_SPIN_US must be a number of microseconds ≥ 0; got ${text}`);
+  return n;
 }
 
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);

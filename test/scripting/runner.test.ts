@@ -126,11 +126,12 @@ for (const engine of ENGINES) {
       // A script tampering with built-ins costs its context: nobody sees the change afterwards.
       const tamper = await runner.runEvent({ event: 'after_action', isolationKey: keyA, sources: { method: 'function after_action() { Object.prototype.marker = 1; return true }' }, globals: {} });
       assert.deepEqual(tamper.result, { kind: 'ok' });
-      assert.ok(runner.stats().recycledContexts >= 1);
       for (const key of [keyA, keyB]) {
         const r = await runner.runEvent({ event: 'after_action', isolationKey: key, sources: { method: src }, globals: {} });
         assert.equal(r.globals.method_response, 'undefined');
       }
+      // Found when the context was restored after the answer; the host hears of it with the next one.
+      assert.ok(runner.stats().recycledContexts >= 1);
     });
 
     test('executions run side by side on a pool; least recently used contexts make room', async () => {

@@ -78,9 +78,20 @@ export interface EngineOptions {
   sandboxes: number;
   /** Warm contexts kept per sandbox (one per isolation key, least recently used dropped). */
   contextsPerSandbox: number;
+  /**
+   * Longest the host stays awake for a sandbox's answer when nothing else keeps it busy, µs; a
+   * sandbox process stays awake SANDBOX_SPIN_FACTOR times as long for its next message. 0: both
+   * sleep at once (see frame-channel.ts).
+   */
+  spinMicros?: number;
   /** Configuration of each context's driver (libraries…), JSON. */
   driverConfig: { maxLogChars: number; libraries: Array<{ name: string; global?: string; source: string }> };
 }
+
+/** Default host wait awake for a sandbox answer, µs (PLEXUS_SCRIPT_SPIN_US). */
+export const DEFAULT_SPIN_MICROS = 500;
+/** A sandbox stays awake this many times longer than the host does, waiting for the next message. */
+export const SANDBOX_SPIN_FACTOR = 3;
 
 /** Extra time after the deadline before a sandbox that does not give control back is killed. */
 export const KILL_GRACE_MS = 1_000;

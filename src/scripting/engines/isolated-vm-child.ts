@@ -7,9 +7,11 @@
 // at a time anyway); scripts with http_request/storage asynchronously, so the isolate can block on
 // the host (applySyncPromise) while this process relays the call to the host process.
 import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
 import { callPureHelper } from '../helpers/index.js';
 import { DRIVER_SOURCE } from '../driver.js';
 import { compileLocation } from './engine.js';
+import { Doorbell, FrameChannel, SANDBOX_FRAME_BODIES } from './frame-channel.js';
 import type { CompileProblem, SandboxOutcome } from './engine.js';
 import type { FromSandbox, ToSandbox } from './remote-sandbox.js';
 import type { IvmContext, IvmIsolate, IvmModule, IvmReference, IvmScript } from './ivm-types.js';
@@ -20,6 +22,10 @@ export interface IvmChildInit {
   memoryMb: number;
   contextsPerSandbox: number;
   configJson: string;
+  /** How long the process stays awake for the next message after handling one, µs (0: sleep at once). */
+  spinMicros: number;
+  /** The doorbell file waiting awake watches (frame-channel.ts); set when spinMicros is. */
+  doorbellPath?: string;
 }
 
 type ToChild = ToSandbox | IvmChildInit | { type: 'hostReply'; seq: number; result: string };
@@ -39,7 +45,6 @@ const RESTORE_TIMEOUT_MS = 500;
 const droppedLater: string[] = [];
 
 const require = createRequire(import.meta.url);
-const send = (msg: FromSandbox) => process.send!(msg);
 
 let init: IvmChildInit;
 let ivm: IvmModule;
@@ -212,22 +217,37 @@ async function check(msg: Extract<ToSandbox, { type: 'check' }>): Promise<void> 
 
 // One message at a time: a new execution starts only after the previous one answered.
 let chain: Promise<void> = Promise.resolve();
-process.on('message', (msg: ToChild) => {
+/** Messages received and not yet handled. */
+let queued = 0;
+const socket = new Socket({ fd: 3, readable: true, writable: true });
+const channel = new FrameChannel<ToChild>(socket, 3, SANDBOX_FRAME_BODIES, (msg) => {
   if (msg.type === 'hostReply') {
     const resolve = waiting.get(msg.seq);
     waiting.delete(msg.seq);
     resolve?.(msg.result);
     return;
   }
+  queued++;
   chain = chain.then(async () => {
-    if (msg.type === 'init') {
-      init = msg;
-      ivm = require(init.module) as IvmModule;
-      await ensureIsolate();
-      send({ type: 'ready' });
-    } else if (msg.type === 'run') await run(msg);
-    else if (msg.type === 'check') await check(msg);
+    try {
+      if (msg.type === 'init') {
+        init = msg;
+        if (init.doorbellPath) channel.doorbell = Doorbell.open(init.doorbellPath);
+        ivm = require(init.module) as IvmModule;
+        await ensureIsolate();
+        send({ type: 'ready' });
+      } else if (msg.type === 'run') await run(msg);
+      else if (msg.type === 'check') await check(msg);
+    } finally {
+      queued--;
+    }
+    // Idle again: wait a moment awake for the host's next message (frame-channel.ts says why).
+    if (queued === 0 && init) channel.spin(init.spinMicros, () => queued > 0);
   });
 });
+function send(msg: FromSandbox): void {
+  channel.send(msg);
+}
 // The host is gone: so are we.
-process.on('disconnect', () => process.exit(0));
+socket.on('close', () => process.exit(0));
+socket.on('error', () => process.exit(0));

@@ -4,13 +4,16 @@
 // failures abort the whole process (measured with isolated-vm 5.0.4: a dictionary-object memory
 // bomb). A sandbox process that dies, hangs or outlives its deadline is killed and replaced; the
 // host keeps serving.
-import { fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { DriverConfig } from '../driver.js';
+import { DEFAULT_SPIN_MICROS, SANDBOX_SPIN_FACTOR } from './engine.js';
 import type { CompileProblem, EngineInfo, EngineOptions, EngineStats, SandboxEngine, SandboxJob, SandboxOutcome } from './engine.js';
 import { RemoteSandbox } from './remote-sandbox.js';
-import type { FromSandbox, SandboxTransport } from './remote-sandbox.js';
+import type { FromSandbox, SandboxTransport, ToSandbox } from './remote-sandbox.js';
 import { SandboxPool } from './sandbox-pool.js';
+import { Doorbell, FrameChannel, SANDBOX_FRAME_BODIES, removeDoorbellFile, socketFd } from './frame-channel.js';
 import type { IvmChildInit } from './isolated-vm-child.js';
 
 const FROM_TS = import.meta.url.endsWith('.ts');
@@ -22,26 +25,39 @@ function childTransport(init: IvmChildInit): SandboxTransport {
   // Under tsx, only its ESM hooks are registered in the child (`--import tsx` costs ~80 µs per
   // execution there, measured); built, the child is plain JavaScript.
   const tsx = FROM_TS ? ['--import', `data:text/javascript,import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register();`] : [];
-  const execArgv = ['--no-node-snapshot', ...tsx];
-  const child = fork(CHILD_PATH, [], { execArgv, serialization: 'json', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // Messages travel as frames on fd 3 (frame-channel.ts), not on Node's IPC channel.
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...tsx, CHILD_PATH], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const socket = child.stdio[3] as Socket;
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
   });
+  let listener: ((msg: FromSandbox) => void) | undefined;
+  // Waiting awake needs the doorbell; its file is removed once the sandbox has it open (it answers `ready`).
+  const bell = init.spinMicros > 0 ? Doorbell.create() : undefined;
+  const channel = new FrameChannel<FromSandbox>(socket, socketFd(socket), SANDBOX_FRAME_BODIES, (msg) => {
+    if (msg.type === 'ready' && bell) removeDoorbellFile(bell.path);
+    listener?.(msg);
+  });
+  channel.doorbell = bell?.bell;
+  // A write to a sandbox that just died: its exit is reported below.
+  socket.on('error', () => undefined);
   // Idle sandboxes never keep the host alive; a running execution holds a timer that does.
   child.unref();
-  child.channel?.unref();
+  socket.unref();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-  child.send(init);
   let exited = false;
+  const send = (msg: ToSandbox | IvmChildInit | { type: 'hostReply'; seq: number; result: string }) => {
+    if (!exited && !socket.destroyed) channel.send(msg);
+  };
+  send(bell ? { ...init, doorbellPath: bell.path } : init);
   return {
-    send: (msg) => {
-      if (!exited && child.connected) child.send(msg);
+    send,
+    replyToHost: (seq, result) => send({ type: 'hostReply', seq, result }),
+    onMessage: (fn) => {
+      listener = fn;
     },
-    replyToHost: (seq, result) => {
-      if (!exited && child.connected) child.send({ type: 'hostReply', seq, result });
-    },
-    onMessage: (fn) => child.on('message', (msg: FromSandbox) => fn(msg)),
+    spin: (budgetMicros, done) => channel.spin(budgetMicros, done),
     onExit(fn) {
       const once = (reason: string) => {
         if (exited) return;
@@ -50,6 +66,7 @@ function childTransport(init: IvmChildInit): SandboxTransport {
       };
       child.on('error', (err) => once(err.message));
       child.on('exit', (code, signal) => {
+        if (bell) removeDoorbellFile(bell.path);
         // Let the last stderr chunk arrive: it says whether V8 ran out of memory.
         setImmediate(() => once(`the sandbox process exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-6).join(' | ')}`));
       });
@@ -57,6 +74,7 @@ function childTransport(init: IvmChildInit): SandboxTransport {
     kill: () => {
       exited = true;
       child.kill('SIGKILL');
+      if (bell) removeDoorbellFile(bell.path);
     },
   };
 }
@@ -66,7 +84,7 @@ function childTransport(init: IvmChildInit): SandboxTransport {
  * undefined when it works, else why not.
  */
 export async function smokeTestIsolatedVm(module: string, timeoutMs = 30_000): Promise<string | undefined> {
-  const transport = childTransport({ type: 'init', module, memoryMb: 16, contextsPerSandbox: 1, configJson: JSON.stringify({ asyncVia: 'reference', maxLogChars: 100, libraries: [] }) });
+  const transport = childTransport({ type: 'init', module, memoryMb: 16, contextsPerSandbox: 1, spinMicros: 0, configJson: JSON.stringify({ asyncVia: 'reference', maxLogChars: 100, libraries: [] }) });
   try {
     return await new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(() => resolve('no answer from the sandbox process'), timeoutMs);
@@ -97,16 +115,19 @@ export class IsolatedVmEngine implements SandboxEngine {
   constructor(module: string, info: EngineInfo, options: EngineOptions) {
     this.info = info;
     const config: DriverConfig = { asyncVia: 'reference', ...options.driverConfig };
+    const spin = Math.max(0, options.spinMicros ?? DEFAULT_SPIN_MICROS);
     const init: IvmChildInit = {
       type: 'init',
       module,
       memoryMb: options.memoryMb,
       contextsPerSandbox: options.contextsPerSandbox,
       configJson: JSON.stringify(config),
+      spinMicros: spin * SANDBOX_SPIN_FACTOR,
     };
-    this.#pool = new SandboxPool(Array.from({ length: Math.max(1, options.sandboxes) }, () => new RemoteSandbox(() => childTransport(init), this.#stats)));
-    // Compile checks get their own process: they must not wait behind a running script.
-    this.#checker = new RemoteSandbox(() => childTransport({ ...init, contextsPerSandbox: 1 }), { ...this.#stats });
+    this.#pool = new SandboxPool(Array.from({ length: Math.max(1, options.sandboxes) }, () => new RemoteSandbox(() => childTransport(init), this.#stats, spin)));
+    // Compile checks get their own process: they must not wait behind a running script (and are
+    // rare: nobody waits awake for them).
+    this.#checker = new RemoteSandbox(() => childTransport({ ...init, contextsPerSandbox: 1, spinMicros: 0 }), { ...this.#stats });
     // Sandbox processes take a moment to start: start them now.
     for (const s of this.#pool.members) s.warm();
   }

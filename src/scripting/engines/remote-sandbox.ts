@@ -3,6 +3,7 @@
 // host calls, enforces the deadline from outside (terminate/kill), mirrors which isolation keys
 // are warm, and starts a replacement when the sandbox dies — of a timeout, an out-of-memory abort
 // or anything else. Nothing the script does can take the host process down with it.
+import { performance } from 'node:perf_hooks';
 import { KILL_GRACE_MS, composePayload } from './engine.js';
 import type { CompileProblem, EngineStats, HostBridge, SandboxJob, SandboxOutcome } from './engine.js';
 import type { PoolMember } from './sandbox-pool.js';
@@ -39,6 +40,8 @@ export interface SandboxTransport {
   /** Answers a host call the sandbox is waiting for. */
   replyToHost(seq: number, result: string): void;
   onMessage(fn: (msg: FromSandbox) => void): void;
+  /** Reads the sandbox's messages synchronously for up to `budgetMicros`, until `done()` (frame-channel.ts). */
+  spin?(budgetMicros: number, done: () => boolean): void;
   /** Called once when the sandbox is gone; `reason` may name an out-of-memory abort. */
   onExit(fn: (reason: string) => void): void;
   kill(): void;
@@ -64,6 +67,29 @@ interface Live {
 const START_TIMEOUT_MS = 30_000;
 const OOM = /out of memory|heap limit|allocation failed|CALL_AND_RETRY_LAST|OOM|memory limit/i;
 
+/** After this many waits awake in a row that missed their answer (long scripts)… */
+const SPIN_MISSES = 3;
+/** …this many executions go by before the next try. */
+const SPIN_COOLDOWN = 32;
+/** Share of its time the event loop may be busy (not counting waits awake) for the host to wait awake. */
+const BUSY_LIMIT = 0.75;
+/** Time spent waiting awake for answers, ms (it is not work: hostBusy leaves it out). */
+let spentAwake = 0;
+let busySample = { at: 0, elu: performance.eventLoopUtilization(), awake: 0, busy: false };
+
+/** Whether the host's event loop has had other work most of the last ~100 ms. */
+function hostBusy(): boolean {
+  const now = performance.now();
+  if (now - busySample.at >= 100) {
+    const elu = performance.eventLoopUtilization();
+    const delta = performance.eventLoopUtilization(elu, busySample.elu);
+    const total = delta.idle + delta.active;
+    const working = delta.active - (spentAwake - busySample.awake);
+    busySample = { at: now, elu, awake: spentAwake, busy: total > 0 && working / total > BUSY_LIMIT };
+  }
+  return busySample.busy;
+}
+
 export class RemoteSandbox implements PoolMember {
   readonly #start: () => SandboxTransport;
   readonly #stats: EngineStats;
@@ -71,9 +97,17 @@ export class RemoteSandbox implements PoolMember {
   #bridge?: HostBridge;
   #nextId = 1;
 
-  constructor(start: () => SandboxTransport, stats: EngineStats) {
+  readonly #spinMicros: number;
+  /** Waits awake in a row that ended without the answer. */
+  #spinMisses = 0;
+  /** Executions to go before waiting awake again, after SPIN_MISSES such waits. */
+  #spinCooldown = 0;
+
+  /** `spinMicros`: longest wait awake for an answer when the host has nothing else to do (0: never). */
+  constructor(start: () => SandboxTransport, stats: EngineStats, spinMicros = 0) {
     this.#start = start;
     this.#stats = stats;
+    this.#spinMicros = spinMicros;
   }
 
   hasContext(key: string): boolean {
@@ -220,6 +254,7 @@ export class RemoteSandbox implements PoolMember {
         // The sandbox enforces the deadline itself; one that does not give control back is ended from outside.
         watchdog = setTimeout(() => settle({ type: 'killed' }), ahead + remaining + KILL_GRACE_MS);
         live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async });
+        this.#waitAwake(live, id, async);
       });
       if (msg.type === 'requeue') return 'requeue';
       if (msg.type === 'killed') {
@@ -252,6 +287,28 @@ export class RemoteSandbox implements PoolMember {
     } finally {
       clearTimeout(watchdog);
       if (!shared) this.#bridge = undefined;
+    }
+  }
+
+  /**
+   * A lone execution with no host calls, while the host's event loop is not busy: wait for its
+   * answer awake, briefly (frame-channel.ts says why). A wait that ends without the answer (a long
+   * script), three times in a row, is not tried again for the next few executions.
+   */
+  #waitAwake(live: Live, id: number, async: boolean): void {
+    if (this.#spinMicros <= 0 || async || !live.transport.spin || live.pending.size !== 1) return;
+    if (this.#spinCooldown > 0) {
+      this.#spinCooldown--;
+      return;
+    }
+    if (hostBusy()) return;
+    const started = performance.now();
+    live.transport.spin(this.#spinMicros, () => !live.pending.has(id));
+    spentAwake += performance.now() - started;
+    if (!live.pending.has(id)) this.#spinMisses = 0;
+    else if (++this.#spinMisses >= SPIN_MISSES) {
+      this.#spinMisses = 0;
+      this.#spinCooldown = SPIN_COOLDOWN;
     }
   }
 
