@@ -334,14 +334,16 @@ export async function run(): Promise<void> {
       await admin.query(`create schema ${schema}`)
       try {
         const pgBench = await engineBench(target, url, schema)
-        let r: Run, rs: Run
+        let r: Run, rs: Run, rss: Run
         try {
           const warm = await pgBench.cycle(WARMUP, { script: false })
           const measured = await pgBench.cycle(PG_TRANSACTIONS, { script: false })
           const measuredScript = await pgBench.cycle(PG_TRANSACTIONS, { script: 'inline' })
+          const measuredStep = await pgBench.cycle(PG_TRANSACTIONS, { script: 'step' })
           await warm()
           r = await measured()
           rs = await measuredScript()
+          rss = await measuredStep()
         } finally {
           await pgBench.close()
         }
@@ -350,6 +352,7 @@ export async function run(): Promise<void> {
           rows: [
             ['Plexus on PostgreSQL: mappings', fmt(r)],
             ['Plexus on PostgreSQL: with the inline script', fmt(rs)],
+            ['Plexus on PostgreSQL: with the step script', fmt(rss)],
           ],
           verdicts: [],
         })

@@ -216,8 +216,12 @@ const describeAuth = (a: Authentication | undefined) => (!a ? 'no' : a.type === 
 const badRequest = (message: string, problems: Problem[]) =>
   fail('BAD_REQUEST', `${message}: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems)
 
+/** Opened secrets kept at most (see #unseal). */
+const OPENED_MAX = 1_000
+
 export class AccountConnectorService {
   readonly #compiled = new ReleaseCache()
+  readonly #opened = new Map<string, Record<string, string>>()
   readonly #publicUrl?: string
   readonly #oauthHooks?: AccountConnectorServiceOptions['oauthHooks']
   readonly #actionScripts?: AccountConnectorServiceOptions['actionScripts']
@@ -688,9 +692,18 @@ export class AccountConnectorService {
     }
   }
 
-  #unseal<T>(sealed: string, aad: string): T {
+  #unseal<T extends Record<string, string>>(sealed: string, aad: string): T {
+    // Every method call opens its account connector's secrets: the plaintext of a sealed value
+    // (sealed values are never changed in place: a new secret is a new sealed text) is kept for
+    // the next call, in a bounded map; callers get their own copy.
+    const key = `${aad}\u0000${sealed}`
+    const known = this.#opened.get(key)
+    if (known) return { ...known } as T
     try {
-      return this.box.openJson<T>(sealed, aad)
+      const value = this.box.openJson<T>(sealed, aad)
+      if (this.#opened.size >= OPENED_MAX) this.#opened.clear()
+      this.#opened.set(key, { ...value })
+      return value
     } catch (err) {
       if (err instanceof SecretUnreadableError) throw fail('SECRET_UNREADABLE', err.message)
       throw err

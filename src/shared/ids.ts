@@ -5,6 +5,18 @@ import { randomBytes } from 'node:crypto'
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
 let lastTime = 0
 let lastRandom: Buffer = Buffer.alloc(10)
+// Random bytes drawn 4 KB at a time: one call to the system's generator per 400 ids, not per id.
+let pool = Buffer.alloc(0)
+let poolAt = 0
+
+function random10(): Buffer {
+  if (poolAt + 10 > pool.length) {
+    pool = randomBytes(4096)
+    poolAt = 0
+  }
+  poolAt += 10
+  return Buffer.from(pool.subarray(poolAt - 10, poolAt))
+}
 
 function encode(bytes: Buffer): string {
   let out = ''
@@ -36,7 +48,7 @@ export function newId(prefix: string, now = Date.now()): string {
     }
     now = lastTime
   } else {
-    random = randomBytes(10)
+    random = random10()
   }
   lastTime = now
   lastRandom = random

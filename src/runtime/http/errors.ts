@@ -98,12 +98,27 @@ function secretForms(secret: string): string[] {
   ];
 }
 
+/** Encoded forms of a set of secrets, longest first; remembered per set (every log line of a call redacts with the same one). */
+const formsCache = new Map<string, readonly string[]>();
+const FORMS_CACHE_MAX = 512;
+
+function formsOf(secrets: readonly string[]): readonly string[] {
+  if (secrets.length === 0) return [];
+  const key = secrets.join('\u0000');
+  let forms = formsCache.get(key);
+  if (!forms) {
+    // Longest first, so a secret that contains another one is masked whole.
+    forms = [...new Set(secrets.filter((s) => s.length > 0).flatMap(secretForms))].filter(Boolean).sort((a, b) => b.length - a.length);
+    if (formsCache.size >= FORMS_CACHE_MAX) formsCache.clear();
+    formsCache.set(key, forms);
+  }
+  return forms;
+}
+
 /** Replaces every given secret (and its encoded forms) with [REDACTED]. */
 export function redact(text: string, secrets: readonly string[]): string {
-  const forms = new Set(secrets.filter((s) => s.length > 0).flatMap(secretForms));
-  // Longest first, so a secret that contains another one is masked whole.
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    if (form) text = text.split(form).join(REDACTED);
+  for (const form of formsOf(secrets)) {
+    if (text.includes(form)) text = text.split(form).join(REDACTED);
   }
   return text;
 }
@@ -152,7 +167,7 @@ function maskQuery(query: string): string {
 /** A redacted excerpt of a response body, at most `max` characters (plus an ellipsis). */
 export function bodyExcerpt(body: Buffer | string, secrets: readonly string[], max = EXCERPT_MAX): string {
   // Redact a window longer than `max` so a secret cut at the boundary is still caught whole.
-  const window = max + Math.max(0, ...secrets.flatMap(secretForms).map((f) => f.length));
+  const window = max + (formsOf(secrets)[0]?.length ?? 0);
   const source = typeof body === 'string' ? body : body.subarray(0, window * 4).toString('utf8');
   const more = typeof body === 'string' ? body.length > window : body.length > window * 4;
   const text = redact(source.slice(0, window), secrets);

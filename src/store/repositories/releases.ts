@@ -47,6 +47,23 @@ const toSummary = (r: Omit<ReleasesTable, 'definition'>): ReleaseSummary => ({
 
 const toRelease = (r: ReleasesTable): Release => ({ ...toSummary(r), definition: JSON.parse(r.definition) })
 
+/** Parsed definitions of pushed releases by id (immutable: frozen, shared by every reader). */
+const pushedDefinitions = new Map<string, ConnectorDefinition>()
+const PUSHED_DEFINITIONS_MAX = 256
+
+function rememberDefinition(id: string, definition: ConnectorDefinition): void {
+  if (pushedDefinitions.size >= PUSHED_DEFINITIONS_MAX) pushedDefinitions.delete(pushedDefinitions.keys().next().value!)
+  pushedDefinitions.set(id, deepFreeze(definition))
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
 export class ReleasesRepo {
   constructor(
     private readonly db: Kysely<DB>,
@@ -76,8 +93,19 @@ export class ReleasesRepo {
   }
 
   async get(connectorId: string, id: string, db: Db = this.db): Promise<Release | undefined> {
+    // A pushed release's definition never changes (only drafts are edited): parsed once, then
+    // only the summary columns are read.
+    const known = pushedDefinitions.get(id)
+    if (known) {
+      const s = await db.selectFrom('releases').select(summaryColumns).where('connector_id', '=', connectorId).where('id', '=', id).executeTakeFirst()
+      if (!s) return undefined
+      if (s.state !== 'draft') return { ...toSummary(s), definition: known }
+    }
     const r = await db.selectFrom('releases').selectAll().where('connector_id', '=', connectorId).where('id', '=', id).executeTakeFirst()
-    return r && toRelease(r)
+    if (!r) return undefined
+    const release = toRelease(r)
+    if (release.state !== 'draft') rememberDefinition(id, release.definition)
+    return release
   }
 
   async getByState(connectorId: string, state: ReleaseState, db: Db = this.db): Promise<Release | undefined> {
