@@ -35,6 +35,29 @@ for (const dialect of dialects()) {
     const release = (connectorId: string, partnerId: string, state: 'draft' | 'live' | 'deprecated', version: { major: number; minor: number } | null = null) =>
       store.releases.insert({ id: newId('rel'), connectorId, partnerId, state, version, settings: { status: 'Unknown' }, definition: {}, hasIcon: false, createdAt: at, updatedAt: at, pushedAt: null, deprecatedAt: null })
 
+    test('a draft reads its latest definition; a pushed release its definition, parsed once and frozen, with fresh state', async () => {
+      const pid = await partner()
+      const cid = await connector(pid)
+      const rid = newId('rel')
+      const def = (title: string) => ({ methods: [{ id: 'm1', name: title, method: 'GET', endpoint: '/x' }] }) as never
+      await store.releases.insert({ id: rid, connectorId: cid, partnerId: pid, state: 'draft', version: null, settings: { status: 'Unknown' }, definition: def('one'), hasIcon: false, createdAt: at, updatedAt: at, pushedAt: null, deprecatedAt: null })
+      const name = (r: unknown) => (r as { definition: { methods: Array<{ name: string }> } }).definition.methods[0]!.name
+      assert.equal(name(await store.releases.get(cid, rid)), 'one')
+      await store.releases.updateDraft(cid, rid, { definition: def('two'), updatedAt: at })
+      assert.equal(name(await store.releases.get(cid, rid)), 'two', 'a draft is never served from the cache')
+      await store.db.transaction().execute((tx) => store.releases.promote(tx, { connectorId: cid, draftId: rid, previousLiveId: null, version: { major: 1, minor: 0 }, at }))
+      const first = await store.releases.get(cid, rid)
+      const second = await store.releases.get(cid, rid)
+      assert.equal(name(second), 'two')
+      assert.equal(second!.state, 'live')
+      assert.equal(first!.definition, second!.definition, 'parsed once')
+      assert.ok(Object.isFrozen(second!.definition.methods![0]), 'shared, so frozen')
+      // State changes still show: only the definition is remembered.
+      await store.db.updateTable('releases').set({ state: 'deprecated' }).where('id', '=', rid).execute()
+      assert.equal((await store.releases.get(cid, rid))!.state, 'deprecated')
+      assert.equal(await store.releases.get(newId('con'), rid), undefined, 'another connector id: not found, cache or not')
+    })
+
     test('migrating twice is a no-op', async () => {
       await store.migrate()
       const tables = dialect === 'sqlite'
