@@ -22,7 +22,7 @@ export interface IvmChildInit {
   memoryMb: number;
   contextsPerSandbox: number;
   configJson: string;
-  /** How long the process stays awake for the next message after handling one, µs (0: sleep at once). */
+  /** Whether the host waits awake (µs, 0: never); each run says how long this process may (`awakeMicros`). */
   spinMicros: number;
   /** The doorbell file waiting awake watches (frame-channel.ts); set when spinMicros is. */
   doorbellPath?: string;
@@ -241,8 +241,8 @@ const channel = new FrameChannel<ToChild>(socket, 3, SANDBOX_FRAME_BODIES, (msg)
     } finally {
       queued--;
     }
-    // Idle again: wait a moment awake for the host's next message (frame-channel.ts says why).
-    if (queued === 0 && init) channel.spin(init.spinMicros, () => queued > 0);
+    // Idle again: stay awake a moment for the host's next message if it asked (frame-channel.ts says why).
+    if (queued === 0 && msg.type === 'run' && msg.awakeMicros) channel.spin(msg.awakeMicros, () => queued > 0);
   });
 });
 function send(msg: FromSandbox): void {

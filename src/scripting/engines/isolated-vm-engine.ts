@@ -122,9 +122,9 @@ export class IsolatedVmEngine implements SandboxEngine {
       memoryMb: options.memoryMb,
       contextsPerSandbox: options.contextsPerSandbox,
       configJson: JSON.stringify(config),
-      spinMicros: spin * SANDBOX_SPIN_FACTOR,
+      spinMicros: spin,
     };
-    this.#pool = new SandboxPool(Array.from({ length: Math.max(1, options.sandboxes) }, () => new RemoteSandbox(() => childTransport(init), this.#stats, spin)));
+    this.#pool = new SandboxPool(Array.from({ length: Math.max(1, options.sandboxes) }, () => new RemoteSandbox(() => childTransport(init), this.#stats, { host: spin, sandbox: spin * SANDBOX_SPIN_FACTOR })));
     // Compile checks get their own process: they must not wait behind a running script (and are
     // rare: nobody waits awake for them).
     this.#checker = new RemoteSandbox(() => childTransport({ ...init, contextsPerSandbox: 1, spinMicros: 0 }), { ...this.#stats });

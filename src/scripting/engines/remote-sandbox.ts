@@ -18,6 +18,8 @@ export type ToSandbox =
       /** When set, the execution's time starts when the sandbox starts it (it may queue there first). */
       timeoutMs?: number;
       async: boolean;
+      /** How long the sandbox stays awake for its next message after answering, µs (0: sleep at once). */
+      awakeMicros?: number;
     }
   | { type: 'check'; id: number; source: string };
 
@@ -97,17 +99,20 @@ export class RemoteSandbox implements PoolMember {
   #bridge?: HostBridge;
   #nextId = 1;
 
-  readonly #spinMicros: number;
+  readonly #spin: { host: number; sandbox: number };
   /** Waits awake in a row that ended without the answer. */
   #spinMisses = 0;
   /** Executions to go before waiting awake again, after SPIN_MISSES such waits. */
   #spinCooldown = 0;
 
-  /** `spinMicros`: longest wait awake for an answer when the host has nothing else to do (0: never). */
-  constructor(start: () => SandboxTransport, stats: EngineStats, spinMicros = 0) {
+  /**
+   * `spin.host`: longest wait awake for an answer when the host has nothing else to do;
+   * `spin.sandbox`: how long the sandbox then stays awake for its next message (0: never).
+   */
+  constructor(start: () => SandboxTransport, stats: EngineStats, spin = { host: 0, sandbox: 0 }) {
     this.#start = start;
     this.#stats = stats;
-    this.#spinMicros = spinMicros;
+    this.#spin = spin;
   }
 
   hasContext(key: string): boolean {
@@ -253,7 +258,10 @@ export class RemoteSandbox implements PoolMember {
         live.pending.set(id, { settle, timeoutMs: remaining });
         // The sandbox enforces the deadline itself; one that does not give control back is ended from outside.
         watchdog = setTimeout(() => settle({ type: 'killed' }), ahead + remaining + KILL_GRACE_MS);
-        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async });
+        // The sandbox stays awake for the next message only while the host is not busy: under
+        // load, a sandbox spinning on one of the few cores costs more than its wake-ups (measured).
+        const awakeMicros = this.#spin.sandbox > 0 && !hostBusy() ? this.#spin.sandbox : 0;
+        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async, awakeMicros });
         this.#waitAwake(live, id, async);
       });
       if (msg.type === 'requeue') return 'requeue';
@@ -296,14 +304,14 @@ export class RemoteSandbox implements PoolMember {
    * script), three times in a row, is not tried again for the next few executions.
    */
   #waitAwake(live: Live, id: number, async: boolean): void {
-    if (this.#spinMicros <= 0 || async || !live.transport.spin || live.pending.size !== 1) return;
+    if (this.#spin.host <= 0 || async || !live.transport.spin || live.pending.size !== 1) return;
     if (this.#spinCooldown > 0) {
       this.#spinCooldown--;
       return;
     }
     if (hostBusy()) return;
     const started = performance.now();
-    live.transport.spin(this.#spinMicros, () => !live.pending.has(id));
+    live.transport.spin(this.#spin.host, () => !live.pending.has(id));
     spentAwake += performance.now() - started;
     if (!live.pending.has(id)) this.#spinMisses = 0;
     else if (++this.#spinMisses >= SPIN_MISSES) {
