@@ -2,6 +2,7 @@
 // sealed text (src/shared/crypto.ts); sealing and opening is the service's job, bound to the row id.
 import type { Kysely } from 'kysely'
 import type { AccountConnectorsTable, DB } from '../tables.js'
+import { Statements } from '../statements.js'
 
 export interface AuthFailure {
   /** The API's status, when it answered. */
@@ -86,6 +87,7 @@ const toAccountConnector = (r: AccountConnectorsTable): AccountConnector => ({
 export type AccountConnectorState = Omit<AccountConnector, 'id' | 'partnerId' | 'accountId' | 'connectorId' | 'createdAt'>
 
 export class AccountConnectorsRepo {
+  readonly #statements = new Statements()
   constructor(private readonly db: Kysely<DB>) {}
 
   async insert(a: AccountConnector): Promise<void> {
@@ -106,8 +108,11 @@ export class AccountConnectorsRepo {
 
   /** By id alone: for the OAuth2 callback, whose state names the partner. */
   async getForPartner(partnerId: string, id: string): Promise<AccountConnector | undefined> {
-    const r = await this.db.selectFrom('account_connectors').selectAll().where('id', '=', id).where('partner_id', '=', partnerId).executeTakeFirst()
-    return r && toAccountConnector(r)
+    // On every engine method call: compiled once.
+    const { rows } = await this.#statements.execute(this.db, 'getForPartner', [id, partnerId], (db, v) =>
+      db.selectFrom('account_connectors').selectAll().where('id', '=', v[0] as string).where('partner_id', '=', v[1] as string),
+    )
+    return rows[0] && toAccountConnector(rows[0])
   }
 
   async list(partnerId: string, accountId: string, opts: { limit: number; after?: string; connectorId?: string }): Promise<AccountConnector[]> {

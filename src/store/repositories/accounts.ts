@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { AccountsTable, DB } from '../tables.js'
+import { Statements } from '../statements.js'
 
 export interface Account {
   id: string
@@ -31,6 +32,7 @@ export type AccountPatch = Partial<Pick<Account, 'name' | 'description' | 'exter
 const likeLiteral = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`)
 
 export class AccountsRepo {
+  readonly #statements = new Statements()
   constructor(private readonly db: Kysely<DB>) {}
 
   async insert(a: Account): Promise<void> {
@@ -51,8 +53,11 @@ export class AccountsRepo {
   }
 
   async get(partnerId: string, id: string): Promise<Account | undefined> {
-    const r = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).where('partner_id', '=', partnerId).executeTakeFirst()
-    return r && toAccount(r)
+    // On every engine method call: compiled once.
+    const { rows } = await this.#statements.execute(this.db, 'get', [id, partnerId], (db, v) =>
+      db.selectFrom('accounts').selectAll().where('id', '=', v[0] as string).where('partner_id', '=', v[1] as string),
+    )
+    return rows[0] && toAccount(rows[0])
   }
 
   async getByExternalId(partnerId: string, externalId: string): Promise<Account | undefined> {

@@ -2,6 +2,7 @@
 // ClientSecret). Sensitive values are sealed by the service, bound to partner and connector.
 import type { Kysely } from 'kysely'
 import type { DB } from '../tables.js'
+import { Statements } from '../statements.js'
 
 export interface PartnerProperties {
   partnerId: string
@@ -13,10 +14,15 @@ export interface PartnerProperties {
 }
 
 export class PartnerPropertiesRepo {
+  readonly #statements = new Statements()
   constructor(private readonly db: Kysely<DB>) {}
 
   async get(partnerId: string, connectorId: string): Promise<PartnerProperties | undefined> {
-    const r = await this.db.selectFrom('partner_connector_properties').selectAll().where('partner_id', '=', partnerId).where('connector_id', '=', connectorId).executeTakeFirst()
+    // On every engine method call: compiled once.
+    const { rows } = await this.#statements.execute(this.db, 'get', [partnerId, connectorId], (db, v) =>
+      db.selectFrom('partner_connector_properties').selectAll().where('partner_id', '=', v[0] as string).where('connector_id', '=', v[1] as string),
+    )
+    const r = rows[0]
     return (
       r && {
         partnerId: r.partner_id,

@@ -3,6 +3,7 @@ import type { ConnectorDefinition, ReleaseSettings } from '../../definition/sche
 import type { ReleaseState, Version } from '../../domain/lifecycle.js'
 import type { ReleaseListCache } from '../read-cache.js'
 import type { DB, ReleasesTable } from '../tables.js'
+import { Statements } from '../statements.js'
 
 export interface Release {
   id: string
@@ -65,6 +66,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 export class ReleasesRepo {
+  readonly #statements = new Statements()
   constructor(
     private readonly db: Kysely<DB>,
     private readonly cache?: ReleaseListCache,
@@ -97,7 +99,11 @@ export class ReleasesRepo {
     // only the summary columns are read.
     const known = pushedDefinitions.get(id)
     if (known) {
-      const s = await db.selectFrom('releases').select(summaryColumns).where('connector_id', '=', connectorId).where('id', '=', id).executeTakeFirst()
+      const s = (
+        await this.#statements.execute(db, 'summary', [connectorId, id], (d, v) =>
+          d.selectFrom('releases').select(summaryColumns).where('connector_id', '=', v[0] as string).where('id', '=', v[1] as string),
+        )
+      ).rows[0]
       if (!s) return undefined
       if (s.state !== 'draft') return { ...toSummary(s), definition: known }
     }
