@@ -80,7 +80,7 @@ export interface EngineOptions {
   contextsPerSandbox: number;
   /**
    * Longest the host stays awake for a sandbox's answer when nothing else keeps it busy, µs; a
-   * sandbox process stays awake SANDBOX_SPIN_FACTOR times as long for its next message. 0: both
+   * sandbox process then stays awake SANDBOX_SPIN_FACTOR times as long for its next message (when the host is not busy). 0: both
    * sleep at once (see frame-channel.ts).
    */
   spinMicros?: number;
