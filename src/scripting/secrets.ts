@@ -17,16 +17,28 @@ function forms(secret: string): string[] {
   return [secret, b64, b64.replace(/=+$/, ''), utf8.toString('base64url'), encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+')];
 }
 
+type Needle = Readonly<{ needle: string; placeholder: string }>;
+/** Needles by secret list (bounded; they are only held in memory, as the secrets are). */
+const NEEDLES = new Map<string, ReadonlyArray<Needle>>();
+const MAX_CACHED = 1_000;
+
 // The text of a string as it appears between the quotes of JSON.stringify's output.
 const jsonInner = (s: string) => JSON.stringify(s).slice(1, -1);
 
 export class SecretMasker {
   readonly secrets: readonly string[];
   /** JSON-escaped forms, longest first, each with its placeholder. */
-  readonly #needles: Array<{ needle: string; placeholder: string }>;
+  readonly #needles: ReadonlyArray<Needle>;
 
   constructor(secrets: readonly string[] = []) {
     this.secrets = secrets.filter((s) => typeof s === 'string' && s.length > 0);
+    // The same secrets come with every call of an account connector: their needles are made once.
+    const key = this.secrets.join('\u0000');
+    const known = NEEDLES.get(key);
+    if (known) {
+      this.#needles = known;
+      return;
+    }
     const seen = new Set<string>();
     const needles: string[] = [];
     for (const s of this.secrets) {
@@ -41,7 +53,10 @@ export class SecretMasker {
       }
     }
     needles.sort((a, b) => b.length - a.length);
-    this.#needles = needles.map((needle, i) => ({ needle, placeholder: `[REDACTED:${i}]` }));
+    this.#needles = needles.map((needle, i) => Object.freeze({ needle, placeholder: `[REDACTED:${i}]` }));
+    Object.freeze(this.#needles);
+    if (NEEDLES.size >= MAX_CACHED) NEEDLES.delete(NEEDLES.keys().next().value!);
+    NEEDLES.set(key, this.#needles);
   }
 
   get empty(): boolean {

@@ -116,7 +116,14 @@ export class FrameChannel<In extends { type: string }> {
     socket.on('close', () => this.doorbell?.close());
   }
 
-  send(message: { type: string }): void {
+  /** `ring`: bump the doorbell too (only needed when the other side may be waiting awake). */
+  send(message: { type: string }, ring = true): void {
+    // libuv writes at once when nothing is queued before it (no event-loop turn needed).
+    this.#socket.write(this.#frame(message));
+    if (ring) this.doorbell?.ring();
+  }
+
+  #frame(message: { type: string }): Buffer {
     const msg = message as Message;
     const [outer, inner] = this.bodyFields[msg.type]?.split('.') ?? [];
     let body: string | undefined;
@@ -140,9 +147,7 @@ export class FrameChannel<In extends { type: string }> {
     frame.writeUInt32LE(body === undefined ? NO_BODY : bodyBytes, 4);
     frame.write(headerText, PREFIX, 'utf8');
     if (body !== undefined) frame.write(body, PREFIX + headerBytes, 'utf8');
-    // libuv writes at once when nothing is queued before it (no event-loop turn needed).
-    this.#socket.write(frame);
-    this.doorbell?.ring();
+    return frame;
   }
 
   /**

@@ -137,12 +137,12 @@ async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
     rec = await context(msg.key, dropped);
   } catch (err) {
     dropIsolate(dropped);
-    send({ type: 'done', id: msg.id, outcome: { kind: 'crashed', message: `could not create a sandbox: ${(err as Error).message}` }, dropped, recycle: true });
+    send({ type: 'done', id: msg.id, outcome: { kind: 'crashed', message: `could not create a sandbox: ${(err as Error).message}` }, dropped, recycle: true }, msg.hostWaits);
     return;
   }
   const remaining = deadline - Date.now();
   if (remaining <= 0) {
-    send({ type: 'done', id: msg.id, outcome: { kind: 'timeout' }, dropped, recycle: false });
+    send({ type: 'done', id: msg.id, outcome: { kind: 'timeout' }, dropped, recycle: false }, msg.hostWaits);
     return;
   }
   current = rec;
@@ -179,7 +179,7 @@ async function run(msg: Extract<ToSandbox, { type: 'run' }>): Promise<void> {
     recycle = true;
     restoreLater = false;
   }
-  send({ type: 'done', id: msg.id, outcome, dropped: [...droppedLater.splice(0), ...dropped], recycle });
+  send({ type: 'done', id: msg.id, outcome, dropped: [...droppedLater.splice(0), ...dropped], recycle }, msg.hostWaits);
   // After the answer: restore the context's global object (a context that cannot be restored is
   // thrown away), then replace an isolate whose heap grew past the threshold. The keys dropped here
   // reach the host with the next answer; until then a run for such a key finds its compiled
@@ -245,8 +245,9 @@ const channel = new FrameChannel<ToChild>(socket, 3, SANDBOX_FRAME_BODIES, (msg)
     if (queued === 0 && msg.type === 'run' && msg.awakeMicros) channel.spin(msg.awakeMicros, () => queued > 0);
   });
 });
-function send(msg: FromSandbox): void {
-  channel.send(msg);
+/** `ring`: the host waits awake for this message (the run said so). */
+function send(msg: FromSandbox, ring = false): void {
+  channel.send(msg, ring);
 }
 // The host is gone: so are we.
 socket.on('close', () => process.exit(0));

@@ -47,8 +47,14 @@ function childTransport(init: IvmChildInit): SandboxTransport {
   socket.unref();
   (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
   let exited = false;
+  // The sandbox waits awake for a message only after answering a run that asked it to
+  // (`awakeMicros`): only then does a frame need the doorbell.
+  let sandboxMayWait = false;
   const send = (msg: ToSandbox | IvmChildInit | { type: 'hostReply'; seq: number; result: string }) => {
-    if (!exited && !socket.destroyed) channel.send(msg);
+    if (exited || socket.destroyed) return;
+    const ring = sandboxMayWait;
+    if (msg.type === 'run') sandboxMayWait = (msg.awakeMicros ?? 0) > 0;
+    channel.send(msg, ring);
   };
   send(bell ? { ...init, doorbellPath: bell.path } : init);
   return {

@@ -20,6 +20,8 @@ export type ToSandbox =
       async: boolean;
       /** How long the sandbox stays awake for its next message after answering, µs (0: sleep at once). */
       awakeMicros?: number;
+      /** The host waits awake for the answer: the sandbox rings the doorbell with it. */
+      hostWaits?: boolean;
     }
   | { type: 'check'; id: number; source: string };
 
@@ -261,8 +263,9 @@ export class RemoteSandbox implements PoolMember {
         // The sandbox stays awake for the next message only while the host is not busy: under
         // load, a sandbox spinning on one of the few cores costs more than its wake-ups (measured).
         const awakeMicros = this.#spin.sandbox > 0 && !hostBusy() ? this.#spin.sandbox : 0;
-        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async, awakeMicros });
-        this.#waitAwake(live, id, async);
+        const hostWaits = this.#willWaitAwake(live, async);
+        live.transport.send({ type: 'run', id, key: job.key, payload, deadline, ...(shared ? { timeoutMs: remaining } : {}), async, awakeMicros, hostWaits });
+        if (hostWaits) this.#waitAwake(live, id);
       });
       if (msg.type === 'requeue') return 'requeue';
       if (msg.type === 'killed') {
@@ -303,15 +306,18 @@ export class RemoteSandbox implements PoolMember {
    * answer awake, briefly (frame-channel.ts says why). A wait that ends without the answer (a long
    * script), three times in a row, is not tried again for the next few executions.
    */
-  #waitAwake(live: Live, id: number, async: boolean): void {
-    if (this.#spin.host <= 0 || async || !live.transport.spin || live.pending.size !== 1) return;
+  #willWaitAwake(live: Live, async: boolean): boolean {
+    if (this.#spin.host <= 0 || async || !live.transport.spin || live.pending.size !== 1) return false;
     if (this.#spinCooldown > 0) {
       this.#spinCooldown--;
-      return;
+      return false;
     }
-    if (hostBusy()) return;
+    return !hostBusy();
+  }
+
+  #waitAwake(live: Live, id: number): void {
     const started = performance.now();
-    live.transport.spin(this.#spin.host, () => !live.pending.has(id));
+    live.transport.spin!(this.#spin.host, () => !live.pending.has(id));
     spentAwake += performance.now() - started;
     if (!live.pending.has(id)) this.#spinMisses = 0;
     else if (++this.#spinMisses >= SPIN_MISSES) {
