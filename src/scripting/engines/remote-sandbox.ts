@@ -79,6 +79,8 @@ const SPIN_COOLDOWN = 32;
 const BUSY_LIMIT = 0.75;
 /** Time spent waiting awake for answers, ms (it is not work: hostBusy leaves it out). */
 let spentAwake = 0;
+/** Executions sent to any sandbox and not answered: the host waits awake only for a lone one. */
+let inFlight = 0;
 let busySample = { at: 0, elu: performance.eventLoopUtilization(), awake: 0, busy: false };
 
 /** Whether the host's event loop has had other work most of the last ~100 ms. */
@@ -254,6 +256,7 @@ export class RemoteSandbox implements PoolMember {
     // Host calls are answered for the exclusive execution only (shared ones make none).
     if (!shared) this.#bridge = job.bridge;
     this.#stats.executions++;
+    inFlight++;
     let watchdog: NodeJS.Timeout | undefined;
     try {
       const msg = await new Promise<Parameters<Settle>[0]>((settle) => {
@@ -297,17 +300,19 @@ export class RemoteSandbox implements PoolMember {
       return msg.outcome;
     } finally {
       clearTimeout(watchdog);
+      inFlight--;
       if (!shared) this.#bridge = undefined;
     }
   }
 
   /**
-   * A lone execution with no host calls, while the host's event loop is not busy: wait for its
-   * answer awake, briefly (frame-channel.ts says why). A wait that ends without the answer (a long
-   * script), three times in a row, is not tried again for the next few executions.
+   * A lone execution (the only one in flight on any sandbox) with no host calls, while the host's
+   * event loop is not busy: wait for its answer awake, briefly (frame-channel.ts says why). A wait
+   * that ends without the answer (a long script), three times in a row, is not tried again for the
+   * next few executions.
    */
   #willWaitAwake(live: Live, async: boolean): boolean {
-    if (this.#spin.host <= 0 || async || !live.transport.spin || live.pending.size !== 1) return false;
+    if (this.#spin.host <= 0 || async || !live.transport.spin || inFlight !== 1) return false;
     if (this.#spinCooldown > 0) {
       this.#spinCooldown--;
       return false;
