@@ -133,9 +133,11 @@ interface Run {
   cpuMs: number
 }
 
+let plainRuns = 0
+
 /** The same work by hand: paged GET, then per record a reshape, a POST, an insert per step. */
 async function plainLoop(target: Target, n: number, dir: string, concurrency: number): Promise<Run> {
-  const db = new SQLite(join(dir, `plain-${n}-${concurrency}.db`))
+  const db = new SQLite(join(dir, `plain-${++plainRuns}.db`))
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.exec('create table step_log (id integer primary key, tx integer not null, step text not null, data text not null)')
