@@ -33,7 +33,7 @@ export class SecretMasker {
   constructor(secrets: readonly string[] = []) {
     this.secrets = secrets.filter((s) => typeof s === 'string' && s.length > 0);
     // The same secrets come with every call of an account connector: their needles are made once.
-    const key = this.secrets.join('\u0000');
+    const key = JSON.stringify(this.secrets);
     const known = NEEDLES.get(key);
     if (known) {
       this.#needles = known;

@@ -27,6 +27,11 @@ describe('SecretMasker', () => {
     assert.ok(b.mask(text).includes('alpha-secret'));
     // A placeholder of one list does not unmask to a secret of another.
     assert.equal(b.unmask(a1.mask(text)).includes('beta-secret-longer'), false);
+    // Lists that would join to the same text are still different lists.
+    const joined = new SecretMasker(['abcd\u0000efgh']);
+    const split = new SecretMasker(['abcd', 'efgh']);
+    assert.match(split.mask('"abcd efgh"'), /^"\[REDACTED:\d+\] \[REDACTED:\d+\]"$/);
+    assert.equal(joined.mask('"abcd efgh"'), '"abcd efgh"');
   });
 
   it('masks nothing without secrets, or with secrets too short to mask in data', () => {

@@ -3,10 +3,10 @@
 // may share (`shared`: no host calls, so no bridge to the host is needed; isolated-vm's synchronous
 // runs) are pipelined — up to PIPELINE_DEPTH sent to one sandbox, which runs them one after the
 // other — and packed: they go to a warm sandbox that is busy with quick executions before an idle
-// one, so a sandbox is woken only when the busy ones are full (or slow). Otherwise an execution queues (the shortest
-// queue among the warm sandboxes, or the shortest). A sandbox never runs two
-// executions at once, and an exclusive execution (one that may call the host) has its sandbox to
-// itself.
+// one, so a sandbox is woken only when the busy ones are full (or slow). Otherwise an execution
+// queues (the shortest queue among the warm sandboxes, or the shortest), and a sandbox that frees up
+// with nobody of its own waiting takes over executions queued on another. A sandbox never runs two
+// executions at once, and an exclusive execution has its sandbox to itself.
 
 export interface PoolMember {
   hasContext(key: string): boolean;
